@@ -1,0 +1,51 @@
+/** `npm start`: runs the order mesh on 127.0.0.1 until Ctrl-C. */
+import { startMesh } from "./mesh.js";
+
+const mesh = await startMesh({
+  orderPort: portFromEnv("ORDER_PORT", 8080),
+  inventoryPort: portFromEnv("INVENTORY_PORT", 8081),
+});
+
+const body = JSON.stringify({
+  customerId: "cus_42",
+  items: [
+    {
+      sku: "sku-mug",
+      quantity: 2,
+      unitPrice: { currencyCode: "EUR", units: "12", nanos: 500000000 },
+    },
+  ],
+});
+console.log(`inventory  ${mesh.inventory.url}  acme.inventory.v1.InventoryService`);
+console.log(`order      ${mesh.order.url}  acme.order.v1.OrderService (calls inventory)`);
+console.log("Each port speaks gRPC, gRPC-Web and Connect over HTTP/2 cleartext. Try:");
+console.log(
+  `curl --silent --http2-prior-knowledge -H 'Content-Type: application/json' -d '${body}' ${mesh.order.url}/acme.order.v1.OrderService/CreateOrder`,
+);
+console.log("Ctrl-C stops the mesh.");
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    mesh.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${name} must be a port number, got ${JSON.stringify(value)}`);
+  }
+  return port;
+}

@@ -1,0 +1,55 @@
+import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
+import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import {
+  createClient,
+  createServer,
+  defineService,
+  type Server,
+  type ServerAddress,
+} from "../../src/index.js";
+import { createInventoryService } from "./inventory-service.js";
+import { createOrderService } from "./order-service.js";
+
+export interface MeshOptions {
+  readonly host?: string;
+  readonly orderPort?: number;
+  readonly inventoryPort?: number;
+}
+
+export interface Mesh {
+  readonly order: ServerAddress;
+  readonly inventory: ServerAddress;
+  close(): Promise<void>;
+}
+
+/** The demo stock: two products, enough for a few orders. */
+export const demoStock = { "sku-mug": 100, "sku-tee": 25 } as const;
+
+/** Starts inventory, then order pointed at it: the slice of the order mesh the demo runs. */
+export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
+  const host = options.host ?? "127.0.0.1";
+  const servers: Server[] = [];
+  try {
+    const inventoryServer = createServer({
+      services: [defineService(InventoryService, createInventoryService(demoStock))],
+    });
+    servers.push(inventoryServer);
+    const inventory = await inventoryServer.listen({ host, port: options.inventoryPort ?? 0 });
+
+    const inventoryClient = createClient(InventoryService, { baseUrl: inventory.url });
+    const orderServer = createServer({
+      services: [defineService(OrderService, createOrderService({ inventory: inventoryClient }))],
+    });
+    servers.push(orderServer);
+    const order = await orderServer.listen({ host, port: options.orderPort ?? 0 });
+
+    return { order, inventory, close: () => closeAll(servers) };
+  } catch (error) {
+    await closeAll(servers);
+    throw error;
+  }
+}
+
+async function closeAll(servers: readonly Server[]): Promise<void> {
+  await Promise.all(servers.map((s) => s.close()));
+}

@@ -1,0 +1,43 @@
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { releasedImagePath } from "./breaking-gate.js";
+import { runBuf } from "./buf-runner.js";
+
+export interface ReleaseResult {
+  readonly ok: boolean;
+  readonly report: string;
+}
+
+/**
+ * Records proto/ as the released contracts the breaking gate compares with. Refuses to record
+ * a state that breaks the previous release, so the baseline can only move forward compatibly.
+ */
+export function releaseContracts(options: { readonly cwd: string }): ReleaseResult {
+  const { cwd } = options;
+  const target = join(cwd, releasedImagePath);
+  if (existsSync(target)) {
+    const check = runBuf(
+      ["breaking", "--error-format", "text", "--against", releasedImagePath],
+      cwd,
+    );
+    if (check.status !== 0) {
+      return {
+        ok: false,
+        report: `refusing to release: proto/ breaks the previous release\n${check.output}`,
+      };
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "protomesh-release-"));
+  try {
+    const image = join(dir, "released.binpb");
+    const build = runBuf(["build", "--exclude-source-info", "-o", image], cwd);
+    if (build.status !== 0) return { ok: false, report: `buf build failed\n${build.output}` };
+    mkdirSync(dirname(target), { recursive: true });
+    // Written whole or not at all, so a failed release never leaves half a baseline.
+    renameSync(image, target);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { ok: true, report: `released contracts recorded in ${releasedImagePath}` };
+}

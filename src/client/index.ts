@@ -1,0 +1,2 @@
+export type { ClientOptions } from "./create-client.js";
+export { createClient } from "./create-client.js";
