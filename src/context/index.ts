@@ -1,0 +1,2 @@
+export { currentCallContext, effectiveDeadline, runWithCallContext } from "./call-context.js";
+export type { CallContext } from "./call-context.js";
