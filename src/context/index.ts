@@ -1,2 +1,2 @@
-export { currentCallContext, effectiveDeadline, runWithCallContext } from "./call-context.js";
 export type { CallContext } from "./call-context.js";
+export { currentCallContext, effectiveDeadline, runWithCallContext } from "./call-context.js";
