@@ -83,7 +83,10 @@ function compareWithGitRef(cwd: string, ref: string): BreakingGateResult {
 }
 
 function compare(cwd: string, input: string, label: string): BreakingGateResult {
-  const result = runBuf(["breaking", "--error-format", "text", "--against", input], cwd);
+  const result = runBuf(
+    ["breaking", "--exclude-imports", "--error-format", "text", "--against", input],
+    cwd,
+  );
   if (result.status !== 0 && result.status !== 100) {
     // 100 is buf's "found problems"; anything else means buf could not compare at all.
     throw new Error(`buf breaking could not compare with ${label}:\n${result.output}`);

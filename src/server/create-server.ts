@@ -6,6 +6,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServiceRegistration } from "./service-registration.js";
+import { withCallContext } from "./with-call-context.js";
 
 export interface ServerOptions {
   /** The services to serve, built with `defineService`. */
@@ -42,7 +43,10 @@ export function createServer(options: ServerOptions): Server {
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const handler = connectNodeAdapter({
     routes(router) {
-      for (const { service, impl } of options.services) router.service(service, impl);
+      for (const registration of options.services) {
+        const { service, impl } = withCallContext(registration);
+        router.service(service, impl);
+      }
     },
   });
   const http2: Http2Server = createHttp2Server(handler);

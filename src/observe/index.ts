@@ -1,0 +1,1 @@
+export { correlationIdFrom, correlationIdHeader } from "./correlation-id.js";

@@ -1,0 +1,68 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type CallContext, runWithCallContext } from "../context/index.js";
+import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
+import type { ServiceRegistration } from "./service-registration.js";
+
+type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
+
+/**
+ * Wraps every method of a service so its handler runs inside the inbound call's `CallContext`
+ * (correlation id, deadline, cancellation). Wrapping the implementation rather than an engine
+ * keeps the concern in one place whichever engine serves the bytes; outbound clients read the
+ * context to inherit the deadline and correlation id.
+ */
+export function withCallContext(registration: ServiceRegistration): ServiceRegistration {
+  const { service, impl } = registration;
+  const wrapped: Record<string, AnyHandler> = {};
+  for (const method of service.methods) {
+    const handler = (impl as Record<string, AnyHandler | undefined>)[method.localName];
+    if (handler) wrapped[method.localName] = wrapHandler(method, handler.bind(impl));
+  }
+  // Same method names and signatures as the implementation it wraps.
+  return { service, impl: wrapped as unknown as ServiceRegistration["impl"] };
+}
+
+function wrapHandler(method: DescMethod, handler: AnyHandler): AnyHandler {
+  const streamsOut =
+    method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+  return (input, handlerContext) => {
+    const context = callContextOf(handlerContext);
+    const result = runWithCallContext(context, () => handler(input, handlerContext));
+    return streamsOut ? inContext(context, result as AsyncIterable<unknown>) : result;
+  };
+}
+
+function callContextOf(handlerContext: HandlerContext): CallContext {
+  const correlationId = correlationIdFrom((name) => handlerContext.requestHeader.get(name));
+  handlerContext.responseHeader.set(correlationIdHeader, correlationId);
+  const remaining = handlerContext.timeoutMs();
+  return {
+    correlationId,
+    deadline: remaining === undefined ? undefined : Date.now() + remaining,
+    signal: handlerContext.signal,
+  };
+}
+
+/**
+ * A streaming handler's body runs on each `next()`, in the caller's async context: step the
+ * iterator inside the call context so code after each `yield` still sees it.
+ */
+function inContext<T>(context: CallContext, source: AsyncIterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = runWithCallContext(context, () => source[Symbol.asyncIterator]());
+      return {
+        next: () => runWithCallContext(context, () => it.next()),
+        return: (value?: unknown) =>
+          runWithCallContext(context, () =>
+            it.return
+              ? it.return(value)
+              : Promise.resolve({ done: true as const, value: value as T }),
+          ),
+        throw: (error?: unknown) =>
+          runWithCallContext(context, () => (it.throw ? it.throw(error) : Promise.reject(error))),
+      };
+    },
+  };
+}
