@@ -173,9 +173,11 @@ describe.each(["v1", "v1alpha"])(
       const getOrder = service.methods.find((m) => m.name === "GetOrder");
       expect(getOrder?.idempotency).toBe(MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS);
 
-      const orders = createClient(service, createGrpcTransport({ baseUrl: url }));
-      const createOrder = orders.createOrder as (req: object) => Promise<{ order?: object }>;
-      const created = await createOrder({
+      // A dynamic client: its methods are only known at run time, from the descriptors above.
+      const orders = createClient(service, createGrpcTransport({ baseUrl: url })) as unknown as {
+        createOrder(request: object): Promise<{ order?: object }>;
+      };
+      const created = await orders.createOrder({
         customerId: "cus_reflect",
         items: [
           { sku: "sku-mug", quantity: 1, unitPrice: { currencyCode: "EUR", units: 3n, nanos: 0 } },
