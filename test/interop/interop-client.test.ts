@@ -1,0 +1,96 @@
+// Our own interop client: every case of gRPC's interop-test description, over a real socket,
+// against the TestService on a protomesh server, on the grpc-js binding, and on the
+// `npm run interop:server` process (cleartext and TLS).
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InteropClients, interopCases } from "../../examples/interop/interop-client.js";
+import { createInteropServices } from "../../examples/interop/interop-services.js";
+import { TestService, UnimplementedService } from "../../gen/grpc/testing/test_pb.js";
+import { createGrpcJsServer } from "../../src/server/grpc-js/index.js";
+import { createServer, type Server } from "../../src/server/index.js";
+
+const caseNames = Object.keys(interopCases);
+
+function clientsFor(baseUrl: string, ca?: Buffer): InteropClients {
+  const transport = createGrpcTransport(ca ? { baseUrl, nodeOptions: { ca } } : { baseUrl });
+  return {
+    test: createClient(TestService, transport),
+    unimplemented: createClient(UnimplementedService, transport),
+  };
+}
+
+const engines: [string, () => Server][] = [
+  ["protomesh createServer", () => createServer({ services: createInteropServices() })],
+  ["grpc-js binding", () => createGrpcJsServer({ services: createInteropServices() })],
+];
+
+describe.each(engines)("interop cases against %s", (_name, start) => {
+  let server: Server;
+  let clients: InteropClients;
+  beforeAll(async () => {
+    server = start();
+    clients = clientsFor((await server.listen()).url);
+  });
+  afterAll(() => server.close());
+
+  it("knows all fourteen cases", () => {
+    expect(caseNames).toHaveLength(14);
+  });
+
+  it.each(caseNames)("%s", async (name) => {
+    await interopCases[name]?.(clients);
+  });
+});
+
+const packageJson = JSON.parse(readFileSync("package.json", "utf8")) as {
+  scripts: Record<string, string>;
+};
+const script = packageJson.scripts["interop:server"] ?? "";
+
+/**
+ * Starts the `npm run interop:server` command line on a free port (run directly rather than
+ * through npm, so the exit code seen is the server's own) and waits for its `listening on` line.
+ */
+async function startInteropServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const [command = "", ...scriptArgs] = script.split(" ");
+  const child = spawn(`node_modules/.bin/${command}`, [...scriptArgs, "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const match = /^listening on (\S+)$/.exec(line);
+    if (match?.[1]) return { child, url: match[1] };
+  }
+  throw new Error("interop server exited before listening");
+}
+
+it("npm run interop:server runs examples/interop/server.ts with tsx", () => {
+  expect(script).toBe("tsx examples/interop/server.ts");
+});
+
+describe.each([
+  ["cleartext", [] as string[]],
+  ["--use_tls", ["--use_tls"]],
+])("npm run interop:server (%s)", (_name, args) => {
+  it("serves the interop cases and exits 0 on SIGTERM", async () => {
+    const { child, url } = await startInteropServer(args);
+    try {
+      const ca = args.length > 0 ? readFileSync("test/fixtures/tls/ca.pem") : undefined;
+      expect(url.startsWith(ca ? "https://" : "http://")).toBe(true);
+      const clients = clientsFor(url, ca);
+      for (const name of ["large_unary", "ping_pong", "custom_metadata", "unimplemented_service"]) {
+        await interopCases[name]?.(clients);
+      }
+    } finally {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+    }
+  });
+});
