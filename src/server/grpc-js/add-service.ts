@@ -28,6 +28,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { ServiceRegistration } from "../service-registration.js";
+import { withCallContext } from "../with-call-context.js";
 import { createGrpcJsServiceDefinition } from "./grpc-js-service-definition.js";
 import { statusFromError } from "./grpc-js-status.js";
 import { hasHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata-headers.js";
@@ -37,10 +38,13 @@ import { hasHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata
  * `ServiceImpl` the protomesh server runs, with the same `HandlerContext` (headers in, headers
  * and trailers out, a signal aborted on cancel or deadline), all four method kinds, and errors
  * mapped as on the wire (code, message, `grpc-status-details-bin`). Methods the implementation
- * lacks answer UNIMPLEMENTED. Written by hand: no library adapts Connect handlers to grpc-js.
+ * lacks answer UNIMPLEMENTED. Handlers run inside their `CallContext` (correlation id echoed
+ * as `x-request-id`, deadline, signal), as on `createServer`. Written by hand: no library adapts Connect handlers to grpc-js.
  */
 export function addService(server: Server, registration: ServiceRegistration): void {
-  const spec = createServiceImplSpec(registration.service, registration.impl);
+  // The same server-side concerns as createServer: handlers run in their inbound call context.
+  const { service, impl } = withCallContext(registration);
+  const spec = createServiceImplSpec(service, impl);
   const handlers: UntypedServiceImplementation = {};
   for (const method of registration.service.methods) {
     const impl = spec.methods[method.localName];

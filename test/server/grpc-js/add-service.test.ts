@@ -153,6 +153,20 @@ describe("Connect ServiceImpl on an @grpc/grpc-js Server", () => {
     expect(reason).toBeInstanceOf(ConnectError);
   });
 
+  it("runs handlers in their call context: the caller's x-request-id is echoed", async () => {
+    let echoed: string | null = null;
+    await client.unaryCall(
+      {},
+      {
+        headers: { "x-request-id": "req-grpc-js-1" },
+        onHeader: (h) => {
+          echoed = h.get("x-request-id");
+        },
+      },
+    );
+    expect(echoed).toBe("req-grpc-js-1");
+  });
+
   it("answers UNIMPLEMENTED for missing methods and services with no methods", async () => {
     expect((await rejection(client.unimplementedCall({}))).code).toBe(Code.Unimplemented);
     expect((await rejection(unimplemented.unimplementedCall({}))).code).toBe(Code.Unimplemented);
