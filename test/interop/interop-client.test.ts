@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InteropClients, interopCases } from "../../examples/interop/interop-client.js";
 import { createInteropServices } from "../../examples/interop/interop-services.js";
@@ -73,6 +75,35 @@ it("npm run interop:server runs examples/interop/server.ts with tsx", () => {
   expect(script).toBe("tsx examples/interop/server.ts");
 });
 
+/** One UnaryCall from a grpc-js client built by proto-loader from test.proto; the payload size. */
+async function grpcJsUnary(url: URL, ca: Buffer | undefined): Promise<number> {
+  const definition = protoLoader.loadSync("grpc/testing/test.proto", { includeDirs: ["proto"] });
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+    grpc: { testing: { TestService: grpc.ServiceClientConstructor } };
+  };
+  const credentials = ca ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure();
+  const client = new loaded.grpc.testing.TestService(
+    url.host,
+    credentials,
+  ) as unknown as grpc.Client & {
+    unaryCall(
+      request: object,
+      callback: (error: Error | null, response?: { payload?: { body: Buffer } }) => void,
+    ): void;
+  };
+  try {
+    const response = await new Promise<{ payload?: { body: Buffer } } | undefined>(
+      (resolve, reject) =>
+        client.unaryCall({ responseSize: 271_828 }, (error, r) =>
+          error ? reject(error) : resolve(r),
+        ),
+    );
+    return response?.payload?.body.length ?? -1;
+  } finally {
+    client.close();
+  }
+}
+
 describe.each([
   ["cleartext", [] as string[]],
   ["--use_tls", ["--use_tls"]],
@@ -86,6 +117,8 @@ describe.each([
       for (const name of ["large_unary", "ping_pong", "custom_metadata", "unimplemented_service"]) {
         await interopCases[name]?.(clients);
       }
+      // And a client no one here wrote: grpc-js + proto-loader, trusting the test CA over TLS.
+      expect(await grpcJsUnary(new URL(url), ca)).toBe(271_828);
     } finally {
       const exited = once(child, "exit");
       child.kill("SIGTERM");
