@@ -111,6 +111,13 @@ function headerSender(call: CallLike, context: HandlerContext): () => void {
   };
 }
 
+/** The handler's trailers, or undefined when it set none (no per-call Metadata for nothing). */
+function trailersOf(context: HandlerContext): Metadata | undefined {
+  return hasHeaders(context.responseTrailer)
+    ? metadataFromHeaders(context.responseTrailer)
+    : undefined;
+}
+
 function toMessage(schema: DescMessage, value: MessageInitShape<DescMessage>): Message {
   return isMessage(value, schema) ? value : create(schema, value);
 }
@@ -160,7 +167,7 @@ function replyOnce(
     (response) => {
       sendHeaders();
       const message = toMessage(context.method.output, response);
-      callback(null, message, metadataFromHeaders(context.responseTrailer));
+      callback(null, message, trailersOf(context));
       context.abort(finished);
     },
     (error: unknown) => {
@@ -187,7 +194,7 @@ function replyStream(
       }
     }
     sendHeaders();
-    call.end(metadataFromHeaders(context.responseTrailer));
+    call.end(trailersOf(context));
   })().then(
     () => context.abort(finished),
     (error: unknown) => {
