@@ -1,2 +1,6 @@
-export type { ClientOptions } from "./create-client.js";
+export type {
+  ClientOptions,
+  ClientOptionsWithTransport,
+  ClientOptionsWithUrl,
+} from "./create-client.js";
 export { createClient } from "./create-client.js";
