@@ -3,7 +3,6 @@ import {
   ExponentialBackoff,
   type GeneratorFn,
   type IBackoff,
-  noJitterGenerator,
 } from "cockatiel";
 import type { BackoffPolicy } from "./call-policy.js";
 
@@ -14,15 +13,17 @@ export interface BackoffSteps {
 }
 
 /**
- * Full jitter, uniform in [0, min(max, initial × multiplier^n)). Written here because
- * cockatiel's own full-jitter generator ignores the multiplier (always 2).
+ * `min(max, initial × multiplier^n)`, and full jitter: uniform in [0, that). Written here
+ * because cockatiel's no-jitter and full-jitter generators ignore the multiplier (always 2).
  */
-const fullJitter: GeneratorFn<number> = (attempt = 0, options) => [
-  Math.floor(
-    Math.random() * Math.min(options.maxDelay, options.initialDelay * options.exponent ** attempt),
-  ),
+const exponential: GeneratorFn<number> = (attempt = 0, options) => [
+  Math.min(options.maxDelay, options.initialDelay * options.exponent ** attempt),
   attempt + 1,
 ];
+const fullJitter: GeneratorFn<number> = (attempt, options) => {
+  const [bound, next] = exponential(attempt, options);
+  return [Math.floor(Math.random() * bound), next];
+};
 
 /** Makes each call's backoff from cockatiel's ExponentialBackoff, capped at `maxMs`. */
 export function createBackoff(policy: BackoffPolicy): () => BackoffSteps {
@@ -35,7 +36,7 @@ export function createBackoff(policy: BackoffPolicy): () => BackoffSteps {
     policy.jitter === "decorrelated"
       ? new ExponentialBackoff({ ...options, generator: decorrelatedJitterGenerator })
       : policy.jitter === "none"
-        ? new ExponentialBackoff({ ...options, generator: noJitterGenerator })
+        ? new ExponentialBackoff({ ...options, generator: exponential })
         : new ExponentialBackoff({ ...options, generator: fullJitter });
   return () => {
     let current: IBackoff<unknown> | undefined;
