@@ -70,6 +70,17 @@ interface Call {
   backoff: BackoffSteps | undefined;
 }
 
+/**
+ * The call's headers with the inbound correlation id added unless the caller set one. A plain
+ * object when there were none: Connect copies headers into its own `Headers` anyway.
+ */
+function withCorrelationId(header: HeaderInit | undefined, id: string): HeaderInit {
+  if (header === undefined) return { [correlationIdHeader]: id };
+  const headers = new Headers(header);
+  if (!headers.has(correlationIdHeader)) headers.set(correlationIdHeader, id);
+  return headers;
+}
+
 /** What Connect's Transport accepts as headers. */
 type HeaderInit = ConstructorParameters<typeof Headers>[0];
 
@@ -156,10 +167,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       if (context.signal && context.signal !== signal) {
         callSignal = signal ? AbortSignal.any([signal, context.signal]) : context.signal;
       }
-      const headers = new Headers(header);
-      if (!headers.has(correlationIdHeader))
-        headers.set(correlationIdHeader, context.correlationId);
-      callHeader = headers;
+      callHeader = withCorrelationId(header, context.correlationId);
     }
     return {
       plan,
