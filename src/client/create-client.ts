@@ -1,4 +1,4 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethodUnary, DescService, MessageInitShape } from "@bufbuild/protobuf";
 import {
   type Client,
   createClient as createConnectClient,
@@ -13,7 +13,18 @@ import {
   type ResilienceEvents,
 } from "../resilience/index.js";
 
-interface ClientOptionsCommon {
+/**
+ * Per unary method, the response to return instead of failing while its backend is down
+ * (Unavailable, DeadlineExceeded, Internal, Unknown, ResourceExhausted, open circuit, full
+ * bulkhead). The response carries the trailer `x-protomesh-fallback: true`.
+ */
+export type MethodFallbacks<S extends DescService> = {
+  readonly [K in keyof S["method"]]?: S["method"][K] extends DescMethodUnary<infer _I, infer O>
+    ? () => MessageInitShape<O>
+    : never;
+};
+
+interface ClientOptionsCommon<S extends DescService> {
   /**
    * Policy for every method, over the contract's options (precedence: library defaults <
    * service `default_policy` < method `policy` < this < `methodPolicies` < per call).
@@ -28,10 +39,12 @@ interface ClientOptionsCommon {
    * registry to several clients of one backend to make them share it.
    */
   readonly registry?: PolicyRegistry;
+  readonly fallbacks?: MethodFallbacks<S>;
 }
 
 /** Options of a client that builds its own connect-node gRPC transport. */
-export interface ClientOptionsWithUrl extends ClientOptionsCommon {
+export interface ClientOptionsWithUrl<S extends DescService = DescService>
+  extends ClientOptionsCommon<S> {
   /** Where the service listens, e.g. `http://127.0.0.1:8080` (h2c) or `https://…` (TLS). */
   readonly baseUrl: string;
   /** Run around every attempt, outermost first. */
@@ -40,7 +53,8 @@ export interface ClientOptionsWithUrl extends ClientOptionsCommon {
 }
 
 /** Options of a client sending on a transport of the caller's choice (e.g. grpc-js). */
-export interface ClientOptionsWithTransport extends ClientOptionsCommon {
+export interface ClientOptionsWithTransport<S extends DescService = DescService>
+  extends ClientOptionsCommon<S> {
   /** The Connect transport every attempt is sent on; its own interceptors run per attempt. */
   readonly transport: Transport;
   /** Names the backend for circuits, bulkheads and budgets. Default `"default"`. */
@@ -49,7 +63,9 @@ export interface ClientOptionsWithTransport extends ClientOptionsCommon {
   readonly interceptors?: undefined;
 }
 
-export type ClientOptions = ClientOptionsWithUrl | ClientOptionsWithTransport;
+export type ClientOptions<S extends DescService = DescService> =
+  | ClientOptionsWithUrl<S>
+  | ClientOptionsWithTransport<S>;
 
 /**
  * A typed client for a generated service whose every call follows the method's call policy
@@ -57,7 +73,10 @@ export type ClientOptions = ClientOptionsWithUrl | ClientOptionsWithTransport;
  * correlation id of the inbound call being served, and fails only with a `ConnectError`.
  * Bad policy values throw here (ConnectError InvalidArgument), not on the first call.
  */
-export function createClient<S extends DescService>(service: S, options: ClientOptions): Client<S> {
+export function createClient<S extends DescService>(
+  service: S,
+  options: ClientOptions<S>,
+): Client<S> {
   const transport =
     options.transport ??
     createGrpcTransport({
@@ -75,6 +94,9 @@ export function createClient<S extends DescService>(service: S, options: ClientO
       methodPolicies: options.methodPolicies,
       events: options.events,
       registry: options.registry,
+      fallbacks: options.fallbacks as
+        | Readonly<Record<string, (() => unknown) | undefined>>
+        | undefined,
     }),
   );
 }

@@ -2,5 +2,6 @@ export type {
   ClientOptions,
   ClientOptionsWithTransport,
   ClientOptionsWithUrl,
+  MethodFallbacks,
 } from "./create-client.js";
 export { createClient } from "./create-client.js";

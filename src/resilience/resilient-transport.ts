@@ -6,6 +6,7 @@ import {
   type CircuitBreakerPolicy,
   type BulkheadPolicy as CockatielBulkhead,
   type RetryPolicy as CockatielRetry,
+  type IDefaultPolicyContext,
   type IPolicy,
   wrap,
 } from "cockatiel";
@@ -17,6 +18,7 @@ import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
 import { isNeverSent, neverRetryableCodes, pushbackOf, toConnectError } from "./error-classes.js";
+import { createFallbackPolicy } from "./fallback-policy.js";
 import { runHedged } from "./hedge.js";
 import { attemptsHeader, mapError } from "./map-error.js";
 import { createPolicyRegistry, type PolicyRegistry } from "./policy-registry.js";
@@ -38,6 +40,11 @@ export interface ResilientTransportOptions {
   /** Shared policy state; default a fresh one for this transport. */
   readonly registry?: PolicyRegistry | undefined;
   readonly events?: ResilienceEvents | undefined;
+  /**
+   * Responses to return instead of failing when a method's backend is down (unavailable,
+   * timing out, circuit open, bulkhead full), by method local name; unary methods only.
+   */
+  readonly fallbacks?: Readonly<Record<string, (() => unknown) | undefined>> | undefined;
   /** Resolve and validate every method's policy now, so bad values fail at creation. */
   readonly service?: DescService | undefined;
 }
@@ -51,10 +58,10 @@ interface MethodPlan {
   readonly breaker: CircuitBreakerPolicy | undefined;
   readonly budget: RetryBudget | undefined;
   readonly backoff: () => BackoffSteps;
-  /** wrap(bulkhead, retry, breaker): the whole stack, for unary calls. */
-  readonly stack: IPolicy;
-  /** wrap(bulkhead): hedged calls bring their own attempts. */
-  readonly outer: IPolicy | undefined;
+  /** wrap(fallback, bulkhead, retry, breaker): the whole stack, for unary calls. */
+  readonly stack: IPolicy<IDefaultPolicyContext, unknown>;
+  /** wrap(fallback, bulkhead): hedged calls bring their own attempts. */
+  readonly outer: IPolicy<IDefaultPolicyContext, unknown> | undefined;
 }
 
 /** One call in flight: what every attempt of it shares. */
@@ -120,10 +127,13 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       : undefined;
     const budget = policy.retry.budget ? registry.budget(target, policy.retry.budget) : undefined;
     const retry: CockatielRetry = createRetryPolicy(policy.retry.maxAttempts);
-    const layers: IPolicy[] = [];
-    if (bulkhead) layers.push(bulkhead);
-    layers.push(retry);
-    if (breaker) layers.push(breaker);
+    const fallbackValue = options.fallbacks?.[method.localName];
+    const outer: IPolicy<IDefaultPolicyContext, unknown>[] = [];
+    if (fallbackValue && method.methodKind === "unary") {
+      outer.push(createFallbackPolicy(method, fallbackValue as () => never));
+    }
+    if (bulkhead) outer.push(bulkhead);
+    const layers = [...outer, retry, ...(breaker ? [breaker] : [])];
     return {
       name,
       policy,
@@ -133,7 +143,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       budget,
       backoff: createBackoff(policy.retry.backoff),
       stack: wrap(...layers),
-      outer: bulkhead,
+      outer: outer.length > 0 ? wrap(...outer) : undefined,
     };
   }
 
@@ -301,11 +311,13 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         inner.unary(method as never, s, t, call.header, input as never, contextValues);
       plan.budget?.recordRequest();
       try {
-        const response = plan.policy.hedging
-          ? await (plan.outer
-              ? plan.outer.execute(() => hedged(call, send), call.signal)
-              : hedged(call, send))
-          : await plan.stack.execute(() => attempt(call, send), call.signal);
+        const response = (
+          plan.policy.hedging
+            ? await (plan.outer
+                ? plan.outer.execute(() => hedged(call, send), call.signal)
+                : hedged(call, send))
+            : await plan.stack.execute(() => attempt(call, send), call.signal)
+        ) as Awaited<ReturnType<typeof send>>;
         response.trailer.set(attemptsHeader, String(call.attempts));
         return response as never;
       } catch (error) {

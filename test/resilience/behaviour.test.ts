@@ -305,9 +305,16 @@ describe.each(transports)("over $name", (transport) => {
 
     it("fails with DeadlineExceeded when the overall deadline is spent, without retrying past it", async () => {
       const server = await serve(() => ({ kind: "hang" }));
-      const error = await failure(client(server.url, { ...quick, timeoutMs: 150 }).getOrder({}));
+      // Even with DeadlineExceeded made retryable, a spent overall deadline ends the call.
+      const policy: CallPolicyOverride = {
+        ...quick,
+        timeoutMs: 150,
+        retry: { ...quick.retry, retryableCodes: [Code.Unavailable, Code.DeadlineExceeded] },
+      };
+      const error = await failure(client(server.url, policy).getOrder({}));
       expect(error.code).toBe(Code.DeadlineExceeded);
       expect(server.count("getOrder")).toBe(1);
+      expect(attemptsOf(error)).toBe(1);
     });
 
     it("cancels the server handler when the caller aborts", async () => {
@@ -352,6 +359,51 @@ describe.each(transports)("over $name", (transport) => {
       expect(inherited?.requestId).toBe("req-42");
       expect(shortened?.timeoutMs).toBeLessThanOrEqual(300);
       expect(shortened?.requestId).toBe("req-42");
+    });
+  });
+
+  describe("fallback", () => {
+    it("answers with the fallback while the backend is down, never for a NotFound", async () => {
+      const server = await serve(({ method }) =>
+        method === "getOrder" ? unavailable : { kind: "fail", code: Code.NotFound },
+      );
+      const c = createClient(OrderService, {
+        transport: transport.create(server.url),
+        target: server.url,
+        policy: quick,
+        fallbacks: {
+          getOrder: () => ({ order: { orderId: "cached" } }),
+          cancelOrder: () => ({ order: { orderId: "cached" } }),
+        },
+      });
+      let marked: string | null = null;
+      const { order } = await c.getOrder(
+        {},
+        { onTrailer: (t) => (marked = t.get("x-protomesh-fallback")) },
+      );
+      expect(order?.orderId).toBe("cached");
+      expect(marked).toBe("true");
+      expect(server.count("getOrder")).toBe(3);
+      expect((await failure(c.cancelOrder({}))).code).toBe(Code.NotFound);
+    });
+  });
+
+  describe("streams", () => {
+    it("carry the contract's deadline on the wire and the caller's headers", async () => {
+      const server = await serve(() => ok);
+      const received = [];
+      for await (const update of client(server.url).watchOrder(
+        {},
+        { headers: { "x-request-id": "watch-1" } },
+      )) {
+        received.push(update);
+      }
+      expect(received).toHaveLength(1);
+      const seen = server.calls[0]?.timeoutMs;
+      // WatchOrder's contract says one hour, not the unary default of 10 s.
+      expect(seen).toBeGreaterThan(10_000);
+      expect(seen).toBeLessThanOrEqual(3_600_000);
+      expect(server.calls[0]?.requestId).toBe("watch-1");
     });
   });
 

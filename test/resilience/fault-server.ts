@@ -68,6 +68,9 @@ export async function startFaultServer(
         createOrder: (_req, ctx) => handle("createOrder", ctx),
         getOrder: (_req, ctx) => handle("getOrder", ctx),
         cancelOrder: (_req, ctx) => handle("cancelOrder", ctx),
+        async *watchOrder(_req, ctx) {
+          yield await handle("watchOrder", ctx);
+        },
         listOrders: async (_req, ctx) => {
           await handle("listOrders", ctx);
           return { orders: [order] };
