@@ -63,7 +63,13 @@ export function runHedged<R>(options: HedgeOptions<R>): Promise<R> {
       inFlight++;
       const controller = new AbortController();
       controllers.push(controller);
-      options.send(controller.signal, launched).then(
+      let sent: Promise<R>;
+      try {
+        sent = options.send(controller.signal, launched);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent.then(
         (result) => {
           inFlight--;
           if (!settled) finish(() => resolve(result));

@@ -264,7 +264,8 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   function hedged<R>(call: Call, send: Send<R>): Promise<R> {
     const { plan } = call;
     const hedging = plan.policy.hedging as NonNullable<CallPolicy["hedging"]>;
-    const sendOne = (signal: AbortSignal) => {
+    // async: a spent deadline must reject, not throw inside runHedged's timer.
+    const sendOne = async (signal: AbortSignal) => {
       call.attempts++;
       const timeoutMs = attemptTimeout(call);
       return send(signal, timeoutMs);
