@@ -1,31 +1,18 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import {
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  type CircuitBreakerPolicy,
-  type BulkheadPolicy as CockatielBulkhead,
-  type RetryPolicy as CockatielRetry,
-  type IDefaultPolicyContext,
-  type IPolicy,
-  wrap,
-} from "cockatiel";
-import { currentCallContext, effectiveDeadline } from "../context/index.js";
-import { isIdempotent, readMethodContract } from "../contract/index.js";
-import { correlationIdHeader } from "../observe/index.js";
-import { type BackoffSteps, createBackoff } from "./backoff.js";
+import { ConnectError, type Transport } from "@connectrpc/connect";
+import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
 import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
-import { isNeverSent, neverRetryableCodes, pushbackOf, toConnectError } from "./error-classes.js";
-import { createFallbackPolicy } from "./fallback-policy.js";
+import { attemptTimeout, type CallState, startCall } from "./call-state.js";
+import { isNeverSent, toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
 import { attemptsHeader, mapError } from "./map-error.js";
+import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
 import { createPolicyRegistry, type PolicyRegistry } from "./policy-registry.js";
 import { emit, type ResilienceEvents } from "./resilience-events.js";
-import { resolvePolicy } from "./resolve-policy.js";
-import type { RetryBudget } from "./retry-budget.js";
-import { createRetryPolicy, RetryableFailure } from "./retry-policy.js";
+import { retryDelay } from "./retry-decision.js";
+import { RetryableFailure } from "./retry-policy.js";
 import { sleep } from "./sleep.js";
 
 export interface ResilientTransportOptions {
@@ -49,54 +36,13 @@ export interface ResilientTransportOptions {
   readonly service?: DescService | undefined;
 }
 
-/** A method's resolved policy and the cockatiel policies that carry it out, built once. */
-interface MethodPlan {
-  readonly name: string;
-  readonly policy: CallPolicy;
-  readonly idempotent: boolean;
-  readonly circuit: string;
-  readonly breaker: CircuitBreakerPolicy | undefined;
-  readonly budget: RetryBudget | undefined;
-  readonly backoff: () => BackoffSteps;
-  /** wrap(fallback, bulkhead, retry, breaker): the whole stack, for unary calls. */
-  readonly stack: IPolicy<IDefaultPolicyContext, unknown>;
-  /** wrap(fallback, bulkhead): hedged calls bring their own attempts. */
-  readonly outer: IPolicy<IDefaultPolicyContext, unknown> | undefined;
-}
-
-/** One call in flight: what every attempt of it shares. */
-interface Call {
-  readonly plan: MethodPlan;
-  /** Absolute deadline (epoch ms), computed once; attempts only ever get what is left. */
-  readonly deadline: number | undefined;
-  readonly signal: AbortSignal | undefined;
-  readonly header: HeaderInit | undefined;
-  attempts: number;
-  /** Wait before the next attempt, decided when the previous one failed. */
-  delayMs: number;
-  backoff: BackoffSteps | undefined;
-}
-
-/**
- * The call's headers with the inbound correlation id added unless the caller set one. A plain
- * object when there were none: Connect copies headers into its own `Headers` anyway.
- */
-function withCorrelationId(header: HeaderInit | undefined, id: string): HeaderInit {
-  if (header === undefined) return { [correlationIdHeader]: id };
-  const headers = new Headers(header);
-  if (!headers.has(correlationIdHeader)) headers.set(correlationIdHeader, id);
-  return headers;
-}
-
-/** What Connect's Transport accepts as headers. */
-type HeaderInit = ConstructorParameters<typeof Headers>[0];
-
 type Send<R> = (signal: AbortSignal | undefined, timeoutMs: number | undefined) => Promise<R>;
 
 /**
  * The one place the call policy is applied: a Connect `Transport` that runs each call through
- * bulkhead → retry (with backoff, budget, pushback) → circuit breaker, and sends each attempt
- * on the inner transport with its own `timeoutMs`.
+ * fallback → bulkhead → retry (backoff, budget, pushback) or hedging → circuit breaker, and
+ * sends each attempt on the inner transport with its own `timeoutMs`. Streams get the deadline,
+ * cancellation, correlation id and the circuit only.
  *
  * Why a transport and not an interceptor: Connect fixes a call's deadline (its timer, its
  * AbortController and the grpc-timeout header) before interceptors run, so an interceptor
@@ -110,48 +56,20 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   const registry = options.registry ?? createPolicyRegistry();
   const plans = new Map<DescMethod, MethodPlan>();
 
-  function buildPlan(method: DescMethod, call?: CallPolicyOverride): MethodPlan {
-    const contract = readMethodContract(method);
-    const policy = resolvePolicy({
-      method,
-      contract,
-      client: options.policy,
-      clientMethod: options.methodPolicies?.[method.localName],
-      call,
-    });
-    const name = `${method.parent.typeName}/${method.name}`;
-    const circuit = policy.breaker?.scope === "method" ? `${target}/${name}` : target;
-    const breaker = policy.breaker ? registry.breaker(circuit, policy.breaker, events) : undefined;
-    const bulkhead: CockatielBulkhead | undefined = policy.bulkhead
-      ? registry.bulkhead(target, policy.bulkhead)
-      : undefined;
-    const budget = policy.retry.budget ? registry.budget(target, policy.retry.budget) : undefined;
-    const retry: CockatielRetry = createRetryPolicy(policy.retry.maxAttempts);
-    const fallbackValue = options.fallbacks?.[method.localName];
-    const outer: IPolicy<IDefaultPolicyContext, unknown>[] = [];
-    if (fallbackValue && method.methodKind === "unary") {
-      outer.push(createFallbackPolicy(method, fallbackValue as () => never));
-    }
-    if (bulkhead) outer.push(bulkhead);
-    const layers = [...outer, retry, ...(breaker ? [breaker] : [])];
-    return {
-      name,
-      policy,
-      idempotent: isIdempotent(contract),
-      circuit,
-      breaker,
-      budget,
-      backoff: createBackoff(policy.retry.backoff),
-      stack: wrap(...layers),
-      outer: outer.length > 0 ? wrap(...outer) : undefined,
-    };
-  }
+  const sources = {
+    target,
+    registry,
+    events,
+    policy: options.policy,
+    methodPolicies: options.methodPolicies,
+    fallbacks: options.fallbacks,
+  };
 
   function planOf(method: DescMethod, override: CallPolicyOverride | undefined): MethodPlan {
-    if (override) return buildPlan(method, override);
+    if (override) return buildMethodPlan(method, sources, override);
     let plan = plans.get(method);
     if (!plan) {
-      plan = buildPlan(method);
+      plan = buildMethodPlan(method, sources);
       plans.set(method, plan);
     }
     return plan;
@@ -159,81 +77,8 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
 
   if (options.service) for (const method of options.service.methods) planOf(method, undefined);
 
-  function startCall(
-    plan: MethodPlan,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    header: HeaderInit | undefined,
-  ): Call {
-    const context = currentCallContext();
-    // Connect's convention: a per-call timeoutMs ≤ 0 means "no deadline".
-    const timeout =
-      timeoutMs === undefined ? plan.policy.timeoutMs : timeoutMs > 0 ? timeoutMs : undefined;
-    const deadline = effectiveDeadline(timeout === undefined ? undefined : Date.now() + timeout);
-    let callSignal = signal;
-    let callHeader = header;
-    if (context) {
-      // Inside a server handler: its cancellation and correlation id flow to this call.
-      if (context.signal && context.signal !== signal) {
-        callSignal = signal ? AbortSignal.any([signal, context.signal]) : context.signal;
-      }
-      callHeader = withCorrelationId(header, context.correlationId);
-    }
-    return {
-      plan,
-      deadline,
-      signal: callSignal,
-      header: callHeader,
-      attempts: 0,
-      delayMs: 0,
-      backoff: undefined,
-    };
-  }
-
-  /** The timeout of the next attempt; throws DeadlineExceeded when the deadline is spent. */
-  function attemptTimeout(call: Call): number | undefined {
-    const perAttempt = call.plan.policy.perAttemptTimeoutMs;
-    if (call.deadline === undefined) return perAttempt;
-    const left = Math.floor(call.deadline - Date.now());
-    if (left < 1) {
-      throw new ConnectError(
-        `deadline exceeded before attempt ${call.attempts} of ${call.plan.name} was sent`,
-        Code.DeadlineExceeded,
-      );
-    }
-    return perAttempt !== undefined && perAttempt < left ? perAttempt : left;
-  }
-
-  /** The wait before retrying after `error`, or undefined when the call must not retry. */
-  function retryDelay(call: Call, error: ConnectError, timeoutMs: number | undefined) {
-    const { plan } = call;
-    const retry = plan.policy.retry;
-    if (call.attempts >= retry.maxAttempts || call.signal?.aborted) return undefined;
-    if (neverRetryableCodes.has(error.code)) return undefined;
-    const neverSent = isNeverSent(error);
-    if (!plan.idempotent && !retry.allowNonIdempotent && !neverSent) return undefined;
-    // An attempt cut short by its own per-attempt timeout, with time left overall.
-    const attemptTimedOut =
-      error.code === Code.DeadlineExceeded &&
-      timeoutMs !== undefined &&
-      timeoutMs === plan.policy.perAttemptTimeoutMs;
-    if (!neverSent && !attemptTimedOut && !retry.retryableCodes.includes(error.code)) {
-      return undefined;
-    }
-    const pushback = pushbackOf(error);
-    if (pushback !== undefined && pushback < 0) return undefined;
-    call.backoff ??= plan.backoff();
-    const delay = pushback ?? call.backoff.next();
-    if (call.deadline !== undefined && Date.now() + delay >= call.deadline) return undefined;
-    if (plan.budget && !plan.budget.tryRetry()) {
-      emit(events, "onBudgetExhausted", { method: plan.name, target });
-      return undefined;
-    }
-    return delay;
-  }
-
   /** One attempt of a retried call: wait (cancellable), send, decide whether to retry. */
-  async function attempt<R>(call: Call, send: Send<R>): Promise<R> {
+  async function attempt<R>(call: CallState, send: Send<R>): Promise<R> {
     if (call.delayMs > 0) {
       await sleep(call.delayMs, call.signal);
       call.delayMs = 0;
@@ -246,7 +91,9 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       return await send(call.signal, timeoutMs);
     } catch (e) {
       const error = toConnectError(e);
-      const delayMs = retryDelay(call, error, timeoutMs);
+      const delayMs = retryDelay(call, error, timeoutMs, () =>
+        emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
+      );
       if (delayMs === undefined) throw error;
       call.delayMs = delayMs;
       emit(events, "onRetry", {
@@ -261,7 +108,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   }
 
   /** Hedged call: parallel attempts through the breaker, the first success wins. */
-  function hedged<R>(call: Call, send: Send<R>): Promise<R> {
+  function hedged<R>(call: CallState, send: Send<R>): Promise<R> {
     const { plan } = call;
     const hedging = plan.policy.hedging as NonNullable<CallPolicy["hedging"]>;
     // async: a spent deadline must reject, not throw inside runHedged's timer.
@@ -291,7 +138,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     });
   }
 
-  function fail(call: Call, error: unknown): never {
+  function fail(call: CallState, error: unknown): never {
     const mapped = mapError(error, {
       method: call.plan.name,
       target,
