@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import type { CallPolicy } from "./call-policy.js";
+import type { BreakerTrigger, CallPolicy, HedgingPolicy } from "./call-policy.js";
 
 /**
  * THE defaults, in one place (the README's policy table mirrors it). Each is safe in
@@ -34,3 +34,17 @@ export const defaultPolicy: CallPolicy = {
  * set one in the contract when a stream should end.
  */
 export const defaultStreamingPolicy: CallPolicy = { ...defaultPolicy, timeoutMs: undefined };
+
+/** Hedging, when a method turns it on without saying more: one extra attempt after 100 ms. */
+export const defaultHedging: HedgingPolicy = { maxAttempts: 2, delayMs: 100 };
+
+/**
+ * A sampling breaker's trigger, for fields a contract leaves unset: open at 50% failures over
+ * 30 s, once there are at least 5 calls per second to judge by.
+ */
+export const defaultSamplingTrigger: Extract<BreakerTrigger, { kind: "sampling" }> = {
+  kind: "sampling",
+  threshold: 0.5,
+  windowMs: 30_000,
+  minimumRps: 5,
+};

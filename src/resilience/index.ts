@@ -13,7 +13,12 @@ export type {
   RetryPolicyOverride,
 } from "./call-policy.js";
 export { callPolicyKey } from "./call-policy-key.js";
-export { defaultPolicy, defaultStreamingPolicy } from "./default-policy.js";
+export {
+  defaultHedging,
+  defaultPolicy,
+  defaultSamplingTrigger,
+  defaultStreamingPolicy,
+} from "./default-policy.js";
 export { attemptsHeader, attemptsOf } from "./map-error.js";
 export type { PolicyRegistry } from "./policy-registry.js";
 export { createPolicyRegistry } from "./policy-registry.js";

@@ -1,5 +1,5 @@
 import type { BreakerPolicy, CallPolicy, CallPolicyOverride, RetryPolicy } from "./call-policy.js";
-import { defaultPolicy } from "./default-policy.js";
+import { defaultHedging, defaultPolicy } from "./default-policy.js";
 
 /** Applies `override` on top of `base`, field by field; `null` turns an optional part off. */
 export function mergePolicy(
@@ -16,7 +16,7 @@ export function mergePolicy(
         ? undefined
         : override.hedging === undefined
           ? base.hedging
-          : { maxAttempts: 2, delayMs: 100, ...base.hedging, ...defined(override.hedging) },
+          : { ...defaultHedging, ...base.hedging, ...defined(override.hedging) },
     breaker:
       override.breaker === null
         ? undefined

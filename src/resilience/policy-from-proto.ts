@@ -13,6 +13,7 @@ import type {
   Jitter,
   RetryPolicyOverride,
 } from "./call-policy.js";
+import { defaultSamplingTrigger } from "./default-policy.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -43,9 +44,9 @@ export function policyFromProto(proto: CallPolicyProto): CallPolicyOverride {
       const s = cb.trigger.value;
       breaker.trigger = {
         kind: "sampling",
-        threshold: s.threshold,
-        windowMs: s.window ? durationMs(s.window) : 30_000,
-        minimumRps: s.minimumRps,
+        threshold: s.threshold || defaultSamplingTrigger.threshold,
+        windowMs: s.window ? durationMs(s.window) : defaultSamplingTrigger.windowMs,
+        minimumRps: s.minimumRps || defaultSamplingTrigger.minimumRps,
       };
     }
     if (cb.halfOpenAfter) breaker.halfOpenAfterMs = durationMs(cb.halfOpenAfter);
