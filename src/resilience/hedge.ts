@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { onAbort } from "./on-abort.js";
 
 /** What `runHedged` needs from the call it hedges. */
 export interface HedgeOptions<R> {
@@ -29,13 +30,14 @@ export function runHedged<R>(options: HedgeOptions<R>): Promise<R> {
     let launched = 0;
     let inFlight = 0;
     let settled = false;
+    let unsubscribe: (() => void) | undefined;
     let lastError: unknown;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
     const finish = (outcome: () => void) => {
       settled = true;
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onCallerAbort);
+      unsubscribe?.();
       for (const controller of controllers) {
         if (!controller.signal.aborted) {
           controller.abort(
@@ -87,7 +89,7 @@ export function runHedged<R>(options: HedgeOptions<R>): Promise<R> {
     };
 
     if (signal?.aborted) return onCallerAbort();
-    signal?.addEventListener("abort", onCallerAbort, { once: true });
+    if (signal) unsubscribe = onAbort(signal, onCallerAbort);
     launch();
   });
 }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { onAbort } from "./on-abort.js";
 
 /**
  * Waits `ms`, or rejects with Canceled as soon as `signal` aborts. Hand-written because
@@ -7,15 +8,16 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (signal?.aborted) return Promise.reject(canceled(signal));
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(canceled(signal as AbortSignal));
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      unsubscribe?.();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe =
+      signal &&
+      onAbort(signal, () => {
+        clearTimeout(timer);
+        reject(canceled(signal));
+      });
   });
 }
 
