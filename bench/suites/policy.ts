@@ -115,36 +115,38 @@ async function concurrencyWarnings(concurrency: number): Promise<number> {
 export const suite: BenchSuite = {
   name: "policy",
   async run({ quick }) {
-    const iterations = quick ? 20_000 : 300_000;
+    const iterations = quick ? 20_000 : 200_000;
+    // Rounds interleave the variants and keep each one's best: the machine is shared and
+    // noisy, and the best round is the one least disturbed by other work.
+    const rounds = quick ? 1 : 5;
     const bare = instantTransport();
-    const bareCall = () => bare.unary(method, undefined, undefined, undefined, {});
-    const rows: [string, Measured][] = [["bare transport", await measure(bareCall, iterations)]];
+    const cases: [string, () => Promise<unknown>][] = [
+      ["bare transport", () => bare.unary(method, undefined, undefined, undefined, {})],
+    ];
     for (const [name, policy] of variants) {
       const transport = createResilientTransport({
         transport: instantTransport(),
         target: "bench",
         policy,
       });
-      rows.push([
-        name,
-        await measure(
-          () => transport.unary(method, undefined, undefined, undefined, {}),
-          iterations,
-        ),
-      ]);
+      cases.push([name, () => transport.unary(method, undefined, undefined, undefined, {})]);
     }
     const full = createResilientTransport({ transport: instantTransport(), target: "bench" });
     const inbound = { correlationId: "bench-1", deadline: Date.now() + 3_600_000 };
-    rows.push([
+    cases.push([
       "full stack, inside a served call (deadline + correlation id inherited)",
-      await measure(
-        () =>
-          runWithCallContext(inbound, () =>
-            full.unary(method, undefined, undefined, undefined, {}),
-          ),
-        iterations,
-      ),
+      () =>
+        runWithCallContext(inbound, () => full.unary(method, undefined, undefined, undefined, {})),
     ]);
+    const best = new Map<string, Measured>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, call] of cases) {
+        const m = await measure(call, iterations);
+        const previous = best.get(name);
+        if (!previous || m.cpuUsPerCall < previous.cpuUsPerCall) best.set(name, m);
+      }
+    }
+    const rows = cases.map(([name]) => [name, best.get(name) as Measured] as [string, Measured]);
 
     const base = rows[0]?.[1] as Measured;
     const fullStack = rows.find(([name]) =>
@@ -169,7 +171,7 @@ export const suite: BenchSuite = {
       ),
     ];
     const markdown = [
-      `${iterations} sequential calls per row${quick ? " (quick: noisy)" : ""}.`,
+      `${iterations} sequential calls per row, best of ${rounds} round(s)${quick ? " (quick: noisy)" : ""}.`,
       "",
       ...table,
       "",
@@ -183,6 +185,7 @@ export const suite: BenchSuite = {
       markdown,
       figures: {
         iterations,
+        rounds,
         rows: Object.fromEntries(rows),
         warnings,
       },
