@@ -33,7 +33,8 @@ export function createBreakerPolicy(
       : new SamplingBreaker({
           threshold: trigger.threshold,
           duration: trigger.windowMs,
-          minimumRps: trigger.minimumRps,
+          // cockatiel reads 0 as "use my own minimum" (5 failures a second); ours means none.
+          minimumRps: trigger.minimumRps || Number.MIN_VALUE,
         });
   const policyInstance = circuitBreaker(handleWhen(isUnhealthy), {
     halfOpenAfter: policy.halfOpenAfterMs,

@@ -72,7 +72,7 @@ export type BreakerTrigger =
   | { readonly kind: "consecutive"; readonly failures: number }
   | {
       readonly kind: "sampling";
-      /** Failure rate, 0..1, that opens the circuit. */
+      /** Failure rate, strictly between 0 and 1, above which the circuit opens. */
       readonly threshold: number;
       readonly windowMs: number;
       /** Calls per second needed before the rate is trusted. */

@@ -62,8 +62,8 @@ export function validatePolicy(
     if (trigger.kind === "consecutive") {
       integerAtLeast("breaker.trigger.failures", trigger.failures, 1);
     } else if (trigger.kind === "sampling") {
-      if (!(Number.isFinite(trigger.threshold) && trigger.threshold > 0 && trigger.threshold <= 1))
-        problems.push(`breaker.trigger.threshold must be within (0, 1], got ${trigger.threshold}`);
+      if (!(Number.isFinite(trigger.threshold) && trigger.threshold > 0 && trigger.threshold < 1))
+        problems.push(`breaker.trigger.threshold must be within (0, 1), got ${trigger.threshold}`);
       positive("breaker.trigger.windowMs", trigger.windowMs);
       nonNegative("breaker.trigger.minimumRps", trigger.minimumRps);
     } else {
