@@ -6,7 +6,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { OrderSchema, OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService } from "../../src/index.js";
 
@@ -133,6 +133,10 @@ export async function refusedUrl(): Promise<string> {
 /** The transports every behaviour test runs on (the grpc-js transport joins at merge). */
 export const transports = [
   { name: "connect-node gRPC", create: (baseUrl: string) => createGrpcTransport({ baseUrl }) },
+  {
+    name: "connect-node Connect protocol (HTTP/2)",
+    create: (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2" }),
+  },
 ];
 
 /** Resolves once `predicate` holds, polling; bounded so a broken behaviour fails the test. */
