@@ -9,7 +9,7 @@ import { isIdempotent, readMethodContract } from "../contract/index.js";
 import { type BackoffSteps, createBackoff } from "./backoff.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { createFallbackPolicy } from "./fallback-policy.js";
-import type { PolicyRegistry } from "./policy-registry.js";
+import type { RegistryInternals } from "./policy-registry.js";
 import type { ResilienceEvents } from "./resilience-events.js";
 import { resolvePolicy } from "./resolve-policy.js";
 import type { RetryBudget } from "./retry-budget.js";
@@ -36,7 +36,7 @@ export interface MethodPlan {
 /** What a plan is built from, besides the method's contract. */
 export interface PlanSources {
   readonly target: string;
-  readonly registry: PolicyRegistry;
+  readonly registry: RegistryInternals;
   readonly events: ResilienceEvents | undefined;
   readonly policy: CallPolicyOverride | undefined;
   readonly methodPolicies: Readonly<Record<string, CallPolicyOverride>> | undefined;

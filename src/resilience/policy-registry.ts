@@ -8,15 +8,26 @@ import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 /**
  * The shared state of the policies — circuits, bulkheads, retry budgets — keyed by target
  * (and method, for per-method circuits). A client keeps one, so every call to a target meets
- * the same circuit; hand one registry to several clients to share it across them.
+ * the same circuit; hand one registry to several clients to make them share it. Opaque: its
+ * contents are cockatiel's, which stay inside src/resilience.
  */
 export interface PolicyRegistry {
-  /** @internal The circuit named `circuit`, created on first use. */
+  readonly kind: "protomesh.PolicyRegistry";
+}
+
+/** What the registry holds, for src/resilience only. */
+export interface RegistryInternals {
+  /** The circuit named `circuit`, created on first use. */
   breaker(circuit: string, policy: BreakerPolicy, events?: ResilienceEvents): CircuitBreakerPolicy;
-  /** @internal The bulkhead of `target`, created on first use. */
+  /** The bulkhead of `target`, created on first use. */
   bulkhead(target: string, policy: BulkheadPolicy): CockatielBulkhead;
-  /** @internal The retry budget of `target`, created on first use. */
+  /** The retry budget of `target`, created on first use. */
   budget(target: string, policy: RetryBudgetPolicy): RetryBudget;
+}
+
+/** The internals of a registry made by `createPolicyRegistry`. */
+export function internalsOf(registry: PolicyRegistry): RegistryInternals {
+  return registry as PolicyRegistry & RegistryInternals;
 }
 
 /** A fresh registry; `createClient` makes one per client unless given one. */
@@ -24,7 +35,8 @@ export function createPolicyRegistry(): PolicyRegistry {
   const breakers = new Map<string, CircuitBreakerPolicy>();
   const bulkheads = new Map<string, CockatielBulkhead>();
   const budgets = new Map<string, RetryBudget>();
-  return {
+  const registry: PolicyRegistry & RegistryInternals = {
+    kind: "protomesh.PolicyRegistry",
     breaker(circuit, policy, events) {
       // Calls with different breaker settings cannot share one circuit's counters.
       const key = `${circuit}\n${JSON.stringify(policy)}`;
@@ -56,4 +68,5 @@ export function createPolicyRegistry(): PolicyRegistry {
       return budget;
     },
   };
+  return registry;
 }

@@ -9,7 +9,7 @@ import { isNeverSent, toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
 import { attemptsHeader, mapError } from "./map-error.js";
 import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
-import { createPolicyRegistry, type PolicyRegistry } from "./policy-registry.js";
+import { createPolicyRegistry, internalsOf, type PolicyRegistry } from "./policy-registry.js";
 import { emit, type ResilienceEvents } from "./resilience-events.js";
 import { retryDelay } from "./retry-decision.js";
 import { RetryableFailure } from "./retry-policy.js";
@@ -53,7 +53,7 @@ type Send<R> = (signal: AbortSignal | undefined, timeoutMs: number | undefined) 
  */
 export function createResilientTransport(options: ResilientTransportOptions): Transport {
   const { transport: inner, target, events } = options;
-  const registry = options.registry ?? createPolicyRegistry();
+  const registry = internalsOf(options.registry ?? createPolicyRegistry());
   const plans = new Map<DescMethod, MethodPlan>();
 
   const sources = {

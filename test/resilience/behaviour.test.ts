@@ -7,6 +7,8 @@ import {
   type CallPolicyOverride,
   type CircuitState,
   callPolicyKey,
+  createPolicyRegistry,
+  type PolicyRegistry,
   type ResilienceEvents,
 } from "../../src/resilience/index.js";
 import {
@@ -238,6 +240,24 @@ describe.each(transports)("over $name", (transport) => {
       const c = client(server.url, breaker);
       for (let i = 0; i < 6; i++) await failure(c.getOrder({}));
       expect(server.count("getOrder")).toBe(6);
+    });
+
+    it("is shared by clients handed the same registry, and by no one else", async () => {
+      const server = await serve(() => unavailable);
+      const registry = createPolicyRegistry();
+      const make = (shared?: PolicyRegistry) =>
+        createClient(OrderService, {
+          transport: transport.create(server.url),
+          target: server.url,
+          policy: breaker,
+          ...(shared ? { registry: shared } : {}),
+        });
+      const first = make(registry);
+      for (let i = 0; i < 3; i++) await failure(first.getOrder({}));
+      await failure(make(registry).getOrder({}));
+      expect(server.calls).toHaveLength(3);
+      await failure(make().getOrder({}));
+      expect(server.calls).toHaveLength(4);
     });
 
     it("keeps one circuit per method when scoped to methods", async () => {
