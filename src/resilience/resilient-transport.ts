@@ -1,5 +1,5 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
 import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
@@ -125,7 +125,16 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         plan.breaker ? plan.breaker.execute(() => sendOne(signal)) : sendOne(signal),
       isFatal: (error) => {
         if (!(error instanceof ConnectError)) return true;
-        return !(plan.policy.retry.retryableCodes.includes(error.code) || isNeverSent(error));
+        // One attempt cut by its own timeout while the call still has time: let others run.
+        const attemptTimedOut =
+          error.code === Code.DeadlineExceeded &&
+          plan.policy.perAttemptTimeoutMs !== undefined &&
+          (call.deadline === undefined || Date.now() < call.deadline);
+        return !(
+          attemptTimedOut ||
+          plan.policy.retry.retryableCodes.includes(error.code) ||
+          isNeverSent(error)
+        );
       },
       mayHedge: (n) => {
         if (plan.budget && !plan.budget.tryRetry()) {
