@@ -1,2 +1,7 @@
-export type { ClientOptions } from "./create-client.js";
+export type {
+  ClientOptions,
+  ClientOptionsWithTransport,
+  ClientOptionsWithUrl,
+  MethodFallbacks,
+} from "./create-client.js";
 export { createClient } from "./create-client.js";

@@ -1,0 +1,56 @@
+import { ConnectError } from "@connectrpc/connect";
+import {
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  SamplingBreaker,
+} from "cockatiel";
+import type { BreakerPolicy } from "./call-policy.js";
+import { unhealthyCodes } from "./error-classes.js";
+import type { CircuitState as PublicCircuitState } from "./resilience-events.js";
+import { RetryableFailure } from "./retry-policy.js";
+
+/**
+ * Counts only failures that say the backend is unhealthy (see `unhealthyCodes`). It runs
+ * unguarded inside cockatiel, so it must never throw: it only reads fields.
+ */
+function isUnhealthy(error: unknown): boolean {
+  const cause = error instanceof RetryableFailure ? error.error : error;
+  return cause instanceof ConnectError && unhealthyCodes.has(cause.code);
+}
+
+/** A cockatiel circuit breaker for one circuit; share it by every call the circuit covers. */
+export function createBreakerPolicy(
+  policy: BreakerPolicy,
+  onStateChange: (state: PublicCircuitState) => void,
+): CircuitBreakerPolicy {
+  const { trigger } = policy;
+  const breaker =
+    trigger.kind === "consecutive"
+      ? new ConsecutiveBreaker(trigger.failures)
+      : new SamplingBreaker({
+          threshold: trigger.threshold,
+          duration: trigger.windowMs,
+          // cockatiel reads 0 as "use my own minimum" (5 failures a second); ours means none.
+          minimumRps: trigger.minimumRps || Number.MIN_VALUE,
+        });
+  const policyInstance = circuitBreaker(handleWhen(isUnhealthy), {
+    halfOpenAfter: policy.halfOpenAfterMs,
+    breaker,
+  });
+  policyInstance.onStateChange((state) => onStateChange(publicState(state)));
+  return policyInstance;
+}
+
+/** True while the circuit refuses calls. */
+export function isOpen(breaker: CircuitBreakerPolicy): boolean {
+  return breaker.state === CircuitState.Open || breaker.state === CircuitState.Isolated;
+}
+
+function publicState(state: CircuitState): PublicCircuitState {
+  if (state === CircuitState.HalfOpen) return "half-open";
+  if (state === CircuitState.Closed) return "closed";
+  return "open";
+}

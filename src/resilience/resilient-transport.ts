@@ -1,0 +1,208 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
+import { isOpen } from "./breaker-policy.js";
+import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
+import { callPolicyKey } from "./call-policy-key.js";
+import { attemptTimeout, type CallState, startCall } from "./call-state.js";
+import { isNeverSent, toConnectError } from "./error-classes.js";
+import { runHedged } from "./hedge.js";
+import { attemptsHeader, mapError } from "./map-error.js";
+import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
+import { createPolicyRegistry, internalsOf, type PolicyRegistry } from "./policy-registry.js";
+import { emit, type ResilienceEvents } from "./resilience-events.js";
+import { retryDelay } from "./retry-decision.js";
+import { RetryableFailure } from "./retry-policy.js";
+import { sleep } from "./sleep.js";
+
+export interface ResilientTransportOptions {
+  /** The transport each attempt is sent on (connect-node, grpc-js, …). */
+  readonly transport: Transport;
+  /** Names the backend: circuits, bulkheads and budgets are kept per target. */
+  readonly target: string;
+  /** Policy for every method, over the contract's (see `resolvePolicy` for precedence). */
+  readonly policy?: CallPolicyOverride | undefined;
+  /** Policy per method local name (e.g. `getOrder`), over `policy`. */
+  readonly methodPolicies?: Readonly<Record<string, CallPolicyOverride>> | undefined;
+  /** Shared policy state; default a fresh one for this transport. */
+  readonly registry?: PolicyRegistry | undefined;
+  readonly events?: ResilienceEvents | undefined;
+  /**
+   * Responses to return instead of failing when a method's backend is down (unavailable,
+   * timing out, circuit open, bulkhead full), by method local name; unary methods only.
+   */
+  readonly fallbacks?: Readonly<Record<string, (() => unknown) | undefined>> | undefined;
+  /** Resolve and validate every method's policy now, so bad values fail at creation. */
+  readonly service?: DescService | undefined;
+}
+
+type Send<R> = (signal: AbortSignal | undefined, timeoutMs: number | undefined) => Promise<R>;
+
+/**
+ * The one place the call policy is applied: a Connect `Transport` that runs each call through
+ * fallback → bulkhead → retry (backoff, budget, pushback) or hedging → circuit breaker, and
+ * sends each attempt on the inner transport with its own `timeoutMs`. Streams get the deadline,
+ * cancellation, correlation id and the circuit only.
+ *
+ * Why a transport and not an interceptor: Connect fixes a call's deadline (its timer, its
+ * AbortController and the grpc-timeout header) before interceptors run, so an interceptor
+ * cannot give an attempt its own deadline without building another AbortController per
+ * attempt. Here each attempt hands the transport `min(per-attempt timeout, time left)`, the
+ * transport enforces it and puts it on the wire, and the caller's signal is passed through:
+ * no AbortController and no timeout policy per layer.
+ */
+export function createResilientTransport(options: ResilientTransportOptions): Transport {
+  const { transport: inner, target, events } = options;
+  const registry = internalsOf(options.registry ?? createPolicyRegistry());
+  const plans = new Map<DescMethod, MethodPlan>();
+
+  const sources = {
+    target,
+    registry,
+    events,
+    policy: options.policy,
+    methodPolicies: options.methodPolicies,
+    fallbacks: options.fallbacks,
+  };
+
+  function planOf(method: DescMethod, override: CallPolicyOverride | undefined): MethodPlan {
+    if (override) return buildMethodPlan(method, sources, override);
+    let plan = plans.get(method);
+    if (!plan) {
+      plan = buildMethodPlan(method, sources);
+      plans.set(method, plan);
+    }
+    return plan;
+  }
+
+  if (options.service) for (const method of options.service.methods) planOf(method, undefined);
+
+  /** One attempt of a retried call: wait (cancellable), send, decide whether to retry. */
+  async function attempt<R>(call: CallState, send: Send<R>): Promise<R> {
+    if (call.delayMs > 0) {
+      await sleep(call.delayMs, call.signal);
+      call.delayMs = 0;
+      // The circuit may have opened while this call waited: fail fast, send nothing.
+      if (call.plan.breaker && isOpen(call.plan.breaker)) throw new BrokenCircuitError();
+    }
+    call.attempts++;
+    const timeoutMs = attemptTimeout(call);
+    try {
+      return await send(call.signal, timeoutMs);
+    } catch (e) {
+      const error = toConnectError(e);
+      const delayMs = retryDelay(call, error, timeoutMs, () =>
+        emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
+      );
+      if (delayMs === undefined) throw error;
+      call.delayMs = delayMs;
+      emit(events, "onRetry", {
+        method: call.plan.name,
+        target,
+        attempt: call.attempts,
+        delayMs,
+        error,
+      });
+      throw new RetryableFailure(error);
+    }
+  }
+
+  /** Hedged call: parallel attempts through the breaker, the first success wins. */
+  function hedged<R>(call: CallState, send: Send<R>): Promise<R> {
+    const { plan } = call;
+    const hedging = plan.policy.hedging as NonNullable<CallPolicy["hedging"]>;
+    // async: a spent deadline must reject, not throw inside runHedged's timer.
+    const sendOne = async (signal: AbortSignal) => {
+      call.attempts++;
+      const timeoutMs = attemptTimeout(call);
+      return send(signal, timeoutMs);
+    };
+    return runHedged({
+      maxAttempts: hedging.maxAttempts,
+      delayMs: hedging.delayMs,
+      signal: call.signal,
+      send: (signal) =>
+        plan.breaker ? plan.breaker.execute(() => sendOne(signal)) : sendOne(signal),
+      isFatal: (error) => {
+        if (!(error instanceof ConnectError)) return true;
+        // One attempt cut by its own timeout while the call still has time: let others run.
+        const attemptTimedOut =
+          error.code === Code.DeadlineExceeded &&
+          plan.policy.perAttemptTimeoutMs !== undefined &&
+          (call.deadline === undefined || Date.now() < call.deadline);
+        return !(
+          attemptTimedOut ||
+          plan.policy.retry.retryableCodes.includes(error.code) ||
+          isNeverSent(error)
+        );
+      },
+      mayHedge: (n) => {
+        if (plan.budget && !plan.budget.tryRetry()) {
+          emit(events, "onBudgetExhausted", { method: plan.name, target });
+          return false;
+        }
+        emit(events, "onHedge", { method: plan.name, target, attempt: n });
+        return true;
+      },
+    });
+  }
+
+  function fail(call: CallState, error: unknown): never {
+    const mapped = mapError(error, {
+      method: call.plan.name,
+      target,
+      circuit: call.plan.circuit,
+      attempts: call.attempts,
+    });
+    if (error instanceof BulkheadRejectedError) {
+      emit(events, "onBulkheadReject", { method: call.plan.name, target });
+    }
+    throw mapped;
+  }
+
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      const plan = planOf(method, contextValues?.get(callPolicyKey));
+      const call = startCall(plan, signal, timeoutMs, header);
+      const send: Send<Awaited<ReturnType<typeof inner.unary<never, never>>>> = (s, t) =>
+        inner.unary(method as never, s, t, call.header, input as never, contextValues);
+      plan.budget?.recordRequest();
+      try {
+        const response = (
+          plan.policy.hedging
+            ? await (plan.outer
+                ? plan.outer.execute(() => hedged(call, send), call.signal)
+                : hedged(call, send))
+            : await plan.stack.execute(() => attempt(call, send), call.signal)
+        ) as Awaited<ReturnType<typeof send>>;
+        response.trailer.set(attemptsHeader, String(call.attempts));
+        return response as never;
+      } catch (error) {
+        return fail(call, error);
+      }
+    },
+
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      // Streams get the deadline, cancellation, correlation id and the circuit; they are not
+      // retried (messages may already have been consumed) and hold no bulkhead slot.
+      const plan = planOf(method, contextValues?.get(callPolicyKey));
+      const call = startCall(plan, signal, timeoutMs, header);
+      const open = () => {
+        call.attempts++;
+        return inner.stream(
+          method,
+          call.signal,
+          attemptTimeout(call),
+          call.header,
+          input,
+          contextValues,
+        );
+      };
+      try {
+        return await (plan.breaker ? plan.breaker.execute(open, call.signal) : open());
+      } catch (error) {
+        return fail(call, error);
+      }
+    },
+  };
+}
