@@ -1,7 +1,49 @@
 /** protomesh: contracts in proto/ become typed, resilient clients and servers. */
 
-export type { ClientOptions } from "./client/index.js";
+export type {
+  ClientOptions,
+  ClientOptionsWithTransport,
+  ClientOptionsWithUrl,
+  MethodFallbacks,
+} from "./client/index.js";
 export { createClient } from "./client/index.js";
+export type { CallContext } from "./context/index.js";
+export { currentCallContext } from "./context/index.js";
+export type { Idempotency, MethodContract } from "./contract/index.js";
+export { isIdempotent, readMethodContract } from "./contract/index.js";
+export type {
+  BackoffPolicy,
+  BreakerPolicy,
+  BreakerPolicyOverride,
+  BreakerTrigger,
+  BulkheadPolicy,
+  CallPolicy,
+  CallPolicyOverride,
+  CircuitState,
+  HedgingPolicy,
+  Jitter,
+  PolicyRegistry,
+  PolicySources,
+  ResilienceEvents,
+  ResilientTransportOptions,
+  RetryBudgetPolicy,
+  RetryPolicy,
+  RetryPolicyOverride,
+} from "./resilience/index.js";
+export {
+  attemptsHeader,
+  attemptsOf,
+  callPolicyKey,
+  createPolicyRegistry,
+  createResilientTransport,
+  defaultHedging,
+  defaultPolicy,
+  defaultSamplingTrigger,
+  defaultStreamingPolicy,
+  resolvePolicy,
+} from "./resilience/index.js";
+export type { GrpcJsServer, GrpcJsServerOptions } from "./server/grpc-js/index.js";
+export { createGrpcJsServer } from "./server/grpc-js/index.js";
 export type {
   ListenOptions,
   Server,
@@ -10,3 +52,5 @@ export type {
   ServiceRegistration,
 } from "./server/index.js";
 export { createServer, defineService } from "./server/index.js";
+export type { ReflectionOptions } from "./server/reflection/index.js";
+export { createReflectionServices } from "./server/reflection/index.js";

@@ -379,7 +379,8 @@ export enum Jitter {
   FULL = 1,
 
   /**
-   * Wait a random time between `initial` and three times the previous wait.
+   * Decorrelated jitter as cockatiel implements it (Polly's DecorrelatedJitterBackoffV2):
+   * each wait is random around the exponential curve and correlated with the previous one.
    *
    * @generated from enum value: JITTER_DECORRELATED = 2;
    */
