@@ -1,5 +1,6 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { connectionErrorInterceptor } from "./connection-error-interceptor.js";
 import type { TransportTls } from "./transport-tls.js";
 
 export interface ConnectNodeTransportOptions {
@@ -48,6 +49,7 @@ const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
 /**
  * A connect-node transport — gRPC or the Connect protocol, cleartext or TLS — configured with
  * the same option names as `createGrpcJsTransport`, so client code picks either by one option.
+ * Connection failures come out as `Unavailable` whichever transport is used.
  */
 export function createConnectNodeTransport(options: ConnectNodeTransportOptions): Transport {
   const tls = options.tls;
@@ -62,7 +64,7 @@ export function createConnectNodeTransport(options: ConnectNodeTransportOptions)
   const common = {
     baseUrl: options.baseUrl,
     useBinaryFormat: options.useBinaryFormat ?? true,
-    interceptors: [...(options.interceptors ?? [])],
+    interceptors: [...(options.interceptors ?? []), connectionErrorInterceptor],
     readMaxBytes: options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
     ...(options.maxSendMessageBytes !== undefined && {
       writeMaxBytes: options.maxSendMessageBytes,
