@@ -8,8 +8,7 @@ import {
   type StatusObject,
 } from "@grpc/grpc-js";
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "./abort-watch.js";
-import { deadlineFromHeader } from "./call-deadline.js";
-import type { GrpcJsCall } from "./grpc-js-unary-call.js";
+import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
 import { headersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
 import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";
 import type { MethodCodec } from "./method-codec.js";
@@ -32,14 +31,13 @@ export function sendGrpcJsStream(
       reject(connectErrorFromAbort(signal.reason));
       return;
     }
-    let deadline: number;
+    let call: GrpcJsCall;
     try {
-      deadline = deadlineFromHeader(req.header);
+      call = createGrpcJsCall(channel, codec, req.header);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
       return;
     }
-    const call = channel.createCall(codec.path, deadline, undefined, null, null);
     const stream = new StreamListener(call, codec, req, resolve, reject);
     if (signal !== neverAborted) watchAbort(signal, stream);
     call.start(metadataFromHeaders(req.header), stream);

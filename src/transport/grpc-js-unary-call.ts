@@ -8,13 +8,10 @@ import {
   type StatusObject,
 } from "@grpc/grpc-js";
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "./abort-watch.js";
-import { deadlineFromHeader } from "./call-deadline.js";
+import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
 import { headersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
 import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";
 import type { MethodCodec } from "./method-codec.js";
-
-/** The call object grpc-js channels create: start, send, half-close, read, cancel. */
-export type GrpcJsCall = ReturnType<Channel["createCall"]>;
 
 /** Shared by every send: grpc-js only reads it (no write callback, no flags). */
 const noWriteContext = {};
@@ -36,15 +33,14 @@ export function sendGrpcJsUnary(
       return;
     }
     let bytes: Buffer;
-    let deadline: number;
+    let call: GrpcJsCall;
     try {
       bytes = codec.serialize(req.message);
-      deadline = deadlineFromHeader(req.header);
+      call = createGrpcJsCall(channel, codec, req.header);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
       return;
     }
-    const call = channel.createCall(codec.path, deadline, undefined, null, null);
     const listener = new UnaryListener(call, codec, req, resolve, reject);
     if (signal !== neverAborted) watchAbort(signal, listener);
     call.start(metadataFromHeaders(req.header), listener);
