@@ -52,7 +52,9 @@ function createMethodCodec(method: DescMethod, urlPrefix: string): MethodCodec {
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
     deserialize(bytes) {
-      return fromBinary(output, bytes);
+      // grpc-js hands a Buffer; a plain view of it keeps `bytes` fields Uint8Arrays, as
+      // Connect's own transports give them, rather than Buffer slices.
+      return fromBinary(output, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     },
   };
 }

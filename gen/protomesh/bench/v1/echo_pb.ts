@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protomesh/bench/v1/echo.proto.
  */
 export const file_protomesh_bench_v1_echo: GenFile = /*@__PURE__*/
-  fileDesc("Ch1wcm90b21lc2gvYmVuY2gvdjEvZWNoby5wcm90bxIScHJvdG9tZXNoLmJlbmNoLnYxIh4KC0VjaG9SZXF1ZXN0Eg8KB3BheWxvYWQYASABKAwiHwoMRWNob1Jlc3BvbnNlEg8KB3BheWxvYWQYASABKAwyXQoLRWNob1NlcnZpY2USTgoERWNobxIfLnByb3RvbWVzaC5iZW5jaC52MS5FY2hvUmVxdWVzdBogLnByb3RvbWVzaC5iZW5jaC52MS5FY2hvUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("Ch1wcm90b21lc2gvYmVuY2gvdjEvZWNoby5wcm90bxIScHJvdG9tZXNoLmJlbmNoLnYxIh4KC0VjaG9SZXF1ZXN0Eg8KB3BheWxvYWQYASABKAwiHwoMRWNob1Jlc3BvbnNlEg8KB3BheWxvYWQYASABKAwiJAoRRWNob1N0cmVhbVJlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIlChJFY2hvU3RyZWFtUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCIlChJFY2hvQ29sbGVjdFJlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCInChNFY2hvQ29sbGVjdFJlc3BvbnNlEhAKCHBheWxvYWRzGAEgAygMMqACCgtFY2hvU2VydmljZRJOCgRFY2hvEh8ucHJvdG9tZXNoLmJlbmNoLnYxLkVjaG9SZXF1ZXN0GiAucHJvdG9tZXNoLmJlbmNoLnYxLkVjaG9SZXNwb25zZSIDkAIBEl8KCkVjaG9TdHJlYW0SJS5wcm90b21lc2guYmVuY2gudjEuRWNob1N0cmVhbVJlcXVlc3QaJi5wcm90b21lc2guYmVuY2gudjEuRWNob1N0cmVhbVJlc3BvbnNlKAEwARJgCgtFY2hvQ29sbGVjdBImLnByb3RvbWVzaC5iZW5jaC52MS5FY2hvQ29sbGVjdFJlcXVlc3QaJy5wcm90b21lc2guYmVuY2gudjEuRWNob0NvbGxlY3RSZXNwb25zZSgBYgZwcm90bzM");
 
 /**
  * EchoRequest carries the bytes to echo.
@@ -56,6 +56,90 @@ export const EchoResponseSchema: GenMessage<EchoResponse> = /*@__PURE__*/
   messageDesc(file_protomesh_bench_v1_echo, 1);
 
 /**
+ * EchoStreamRequest is one message of an EchoStream call.
+ *
+ * @generated from message protomesh.bench.v1.EchoStreamRequest
+ */
+export type EchoStreamRequest = Message<"protomesh.bench.v1.EchoStreamRequest"> & {
+  /**
+   * Opaque bytes to echo.
+   *
+   * @generated from field: bytes payload = 1;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message protomesh.bench.v1.EchoStreamRequest.
+ * Use `create(EchoStreamRequestSchema)` to create a new message.
+ */
+export const EchoStreamRequestSchema: GenMessage<EchoStreamRequest> = /*@__PURE__*/
+  messageDesc(file_protomesh_bench_v1_echo, 2);
+
+/**
+ * EchoStreamResponse echoes one EchoStreamRequest.
+ *
+ * @generated from message protomesh.bench.v1.EchoStreamResponse
+ */
+export type EchoStreamResponse = Message<"protomesh.bench.v1.EchoStreamResponse"> & {
+  /**
+   * The request's payload.
+   *
+   * @generated from field: bytes payload = 1;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message protomesh.bench.v1.EchoStreamResponse.
+ * Use `create(EchoStreamResponseSchema)` to create a new message.
+ */
+export const EchoStreamResponseSchema: GenMessage<EchoStreamResponse> = /*@__PURE__*/
+  messageDesc(file_protomesh_bench_v1_echo, 3);
+
+/**
+ * EchoCollectRequest is one message of an EchoCollect call.
+ *
+ * @generated from message protomesh.bench.v1.EchoCollectRequest
+ */
+export type EchoCollectRequest = Message<"protomesh.bench.v1.EchoCollectRequest"> & {
+  /**
+   * Opaque bytes to collect.
+   *
+   * @generated from field: bytes payload = 1;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message protomesh.bench.v1.EchoCollectRequest.
+ * Use `create(EchoCollectRequestSchema)` to create a new message.
+ */
+export const EchoCollectRequestSchema: GenMessage<EchoCollectRequest> = /*@__PURE__*/
+  messageDesc(file_protomesh_bench_v1_echo, 4);
+
+/**
+ * EchoCollectResponse carries every payload of an EchoCollect call.
+ *
+ * @generated from message protomesh.bench.v1.EchoCollectResponse
+ */
+export type EchoCollectResponse = Message<"protomesh.bench.v1.EchoCollectResponse"> & {
+  /**
+   * The requests' payloads, in the order they arrived.
+   *
+   * @generated from field: repeated bytes payloads = 1;
+   */
+  payloads: Uint8Array[];
+};
+
+/**
+ * Describes the message protomesh.bench.v1.EchoCollectResponse.
+ * Use `create(EchoCollectResponseSchema)` to create a new message.
+ */
+export const EchoCollectResponseSchema: GenMessage<EchoCollectResponse> = /*@__PURE__*/
+  messageDesc(file_protomesh_bench_v1_echo, 5);
+
+/**
  * EchoService answers with what it was sent: the smallest useful call, so a benchmark measures
  * the client, transport and server machinery rather than any work.
  *
@@ -71,6 +155,26 @@ export const EchoService: GenService<{
     methodKind: "unary";
     input: typeof EchoRequestSchema;
     output: typeof EchoResponseSchema;
+  },
+  /**
+   * EchoStream answers each message of a stream with its payload, as it arrives.
+   *
+   * @generated from rpc protomesh.bench.v1.EchoService.EchoStream
+   */
+  echoStream: {
+    methodKind: "bidi_streaming";
+    input: typeof EchoStreamRequestSchema;
+    output: typeof EchoStreamResponseSchema;
+  },
+  /**
+   * EchoCollect answers a stream of messages, once it ends, with their payloads in order.
+   *
+   * @generated from rpc protomesh.bench.v1.EchoService.EchoCollect
+   */
+  echoCollect: {
+    methodKind: "client_streaming";
+    input: typeof EchoCollectRequestSchema;
+    output: typeof EchoCollectResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_protomesh_bench_v1_echo, 0);
