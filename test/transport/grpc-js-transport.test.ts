@@ -121,6 +121,25 @@ describe("grpc-js transport", () => {
     expect(errors.map((e) => e.code)).toEqual(errors.map(() => Code.Canceled));
   });
 
+  it("cancels the call when its reader returns early (Connect clients never do: they abort)", async () => {
+    transport = createGrpcJsTransport({ target });
+    const before = log.waiting.length;
+    const response = await transport.stream(
+      OrderService.method.watchOrder,
+      undefined,
+      undefined,
+      undefined,
+      (async function* () {
+        yield { orderId: "stream-hang" };
+      })(),
+    );
+    const reader = response.message[Symbol.asyncIterator]();
+    expect((await reader.next()).value).toMatchObject({ order: { orderId: "first" } });
+    await vi.waitFor(() => expect(log.waiting.length).toBe(before + 1), { timeout: 5_000 });
+    expect(await reader.return?.()).toEqual({ value: undefined, done: true });
+    await vi.waitFor(() => expect(log.waiting[before]?.aborted).toBe(true), { timeout: 5_000 });
+  });
+
   it("fails calls on a closed transport with Unavailable", async () => {
     transport = createGrpcJsTransport({ target });
     transport.close();
