@@ -4,7 +4,11 @@ import { Server as GrpcServer, ServerCredentials, type StatusObject, status } fr
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService, type Server } from "../../src/server/index.js";
-import { createGrpcJsTransport, type GrpcJsTransport } from "../../src/transport/index.js";
+import {
+  createGrpcJsTransport,
+  createTransport,
+  type GrpcJsTransport,
+} from "../../src/transport/index.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
 const log = createServerLog();
@@ -138,6 +142,12 @@ describe("grpc-js transport", () => {
     await vi.waitFor(() => expect(log.waiting.length).toBe(before + 1), { timeout: 5_000 });
     expect(await reader.return?.()).toEqual({ value: undefined, done: true });
     await vi.waitFor(() => expect(log.waiting[before]?.aborted).toBe(true), { timeout: 5_000 });
+  });
+
+  it("is the kind createTransport makes by default", () => {
+    const made = createTransport({ target });
+    transport = made as GrpcJsTransport;
+    expect(made).toHaveProperty("channel");
   });
 
   it("fails calls on a closed transport with Unavailable", async () => {

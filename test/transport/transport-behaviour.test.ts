@@ -12,11 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { StockLevelSchema } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService, type Server } from "../../src/server/index.js";
-import {
-  createConnectNodeTransport,
-  createGrpcJsTransport,
-  type GrpcJsTransport,
-} from "../../src/transport/index.js";
+import { type ClosableTransport, createTransport } from "../../src/transport/index.js";
 import { closedPort } from "./free-port.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
@@ -25,28 +21,36 @@ interface TransportCase {
   make(port: number, interceptors?: Interceptor[]): Transport;
 }
 
-const opened: Transport[] = [];
-function track<T extends Transport>(transport: T): T {
+const opened: ClosableTransport[] = [];
+function track(transport: ClosableTransport): Transport {
   opened.push(transport);
   return transport;
 }
 
+// Through `createTransport`, the one option client code uses to pick a transport.
 const cases: TransportCase[] = [
   {
-    name: "grpc-js channel",
+    name: "grpc-js channel (the default kind)",
     make: (port, interceptors = []) =>
-      track(createGrpcJsTransport({ target: `127.0.0.1:${port}`, interceptors })),
+      track(createTransport({ target: `127.0.0.1:${port}`, interceptors })),
   },
   {
     name: "connect-node gRPC",
     make: (port, interceptors = []) =>
-      track(createConnectNodeTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors })),
+      track(
+        createTransport({
+          kind: "connect-node",
+          baseUrl: `http://127.0.0.1:${port}`,
+          interceptors,
+        }),
+      ),
   },
   {
     name: "connect-node Connect protocol",
     make: (port, interceptors = []) =>
       track(
-        createConnectNodeTransport({
+        createTransport({
+          kind: "connect-node",
           protocol: "connect",
           baseUrl: `http://127.0.0.1:${port}`,
           interceptors,
@@ -77,7 +81,7 @@ beforeAll(async () => {
   ({ port } = await server.listen());
 });
 afterAll(async () => {
-  for (const transport of opened) (transport as Partial<GrpcJsTransport>).close?.();
+  for (const transport of opened) transport.close();
   await server.close();
 });
 
