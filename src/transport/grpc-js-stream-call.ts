@@ -31,8 +31,11 @@ export function sendGrpcJsStream(
       reject(connectErrorFromAbort(signal.reason));
       return;
     }
+    let metadata: Metadata;
     let call: GrpcJsCall;
     try {
+      metadata = metadataFromHeaders(req.header);
+      // Last: a call that is created must be started.
       call = createGrpcJsCall(channel, codec, req.header);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
@@ -40,7 +43,7 @@ export function sendGrpcJsStream(
     }
     const stream = new StreamListener(call, codec, req, resolve, reject);
     if (signal !== neverAborted) watchAbort(signal, stream);
-    call.start(metadataFromHeaders(req.header), stream);
+    call.start(metadata, stream);
     void stream.sendAll(req.message);
   });
 }

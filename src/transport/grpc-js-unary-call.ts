@@ -33,9 +33,12 @@ export function sendGrpcJsUnary(
       return;
     }
     let bytes: Buffer;
+    let metadata: Metadata;
     let call: GrpcJsCall;
     try {
       bytes = codec.serialize(req.message);
+      metadata = metadataFromHeaders(req.header);
+      // Last: a call that is created must be started.
       call = createGrpcJsCall(channel, codec, req.header);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
@@ -43,7 +46,7 @@ export function sendGrpcJsUnary(
     }
     const listener = new UnaryListener(call, codec, req, resolve, reject);
     if (signal !== neverAborted) watchAbort(signal, listener);
-    call.start(metadataFromHeaders(req.header), listener);
+    call.start(metadata, listener);
     call.sendMessageWithContext(noWriteContext, bytes);
     call.halfClose();
     call.startRead();

@@ -144,6 +144,16 @@ describe("grpc-js transport", () => {
     await vi.waitFor(() => expect(log.waiting[before]?.aborted).toBe(true), { timeout: 5_000 });
   });
 
+  it("rejects metadata grpc-js cannot send with a ConnectError, not a thrown Error", async () => {
+    transport = createGrpcJsTransport({ target });
+    const orders = createClient(OrderService, transport);
+    const before = log.calls;
+    const call = orders.getOrder({ orderId: "ord_1" }, { headers: { "x-name": "café" } });
+    const error = await rejection(call);
+    expect(error.code).toBe(Code.Internal);
+    expect(log.calls).toBe(before);
+  });
+
   it("is the kind createTransport makes by default", () => {
     const made = createTransport({ target });
     transport = made as GrpcJsTransport;
