@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createSecureServer, type Http2SecureServer } from "node:http2";
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,7 @@ let server: KeyPair;
 let client: KeyPair;
 let stranger: KeyPair;
 let http2: Http2SecureServer;
+const sessions = new Set<ServerHttp2Session>();
 let port: number;
 const opened: Transport[] = [];
 
@@ -58,17 +59,17 @@ beforeAll(async () => {
       routes: (router) => router.service(OrderService, createScriptedOrderService(log)),
     }),
   );
+  http2.on("session", (session) => sessions.add(session));
   await new Promise<void>((resolve) => http2.listen(0, "127.0.0.1", resolve));
   port = (http2.address() as AddressInfo).port;
 });
 
 afterAll(async () => {
   for (const transport of opened) (transport as Partial<GrpcJsTransport>).close?.();
-  await new Promise<void>((resolve) => {
-    http2.close(() => resolve());
-    // Connect-node clients keep their session open; the test is over.
-    setImmediate(() => http2.emit("close"));
-  });
+  const closed = new Promise<void>((resolve) => http2.close(() => resolve()));
+  // Clients keep idle sessions open; the test is over.
+  for (const session of sessions) session.destroy();
+  await closed;
   rmSync(dir, { recursive: true, force: true });
 });
 
