@@ -16,9 +16,15 @@ import { type ClosableTransport, createTransport } from "../../src/transport/ind
 import { closedPort } from "./free-port.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
+/** Options every transport takes under the same name. */
+interface ExtraOptions {
+  readonly interceptors?: Interceptor[];
+  readonly maxReceiveMessageBytes?: number;
+}
+
 interface TransportCase {
   readonly name: string;
-  make(port: number, interceptors?: Interceptor[]): Transport;
+  make(port: number, extra?: ExtraOptions): Transport;
 }
 
 const opened: ClosableTransport[] = [];
@@ -31,29 +37,24 @@ function track(transport: ClosableTransport): Transport {
 const cases: TransportCase[] = [
   {
     name: "grpc-js channel (the default kind)",
-    make: (port, interceptors = []) =>
-      track(createTransport({ target: `127.0.0.1:${port}`, interceptors })),
+    make: (port, extra = {}) => track(createTransport({ target: `127.0.0.1:${port}`, ...extra })),
   },
   {
     name: "connect-node gRPC",
-    make: (port, interceptors = []) =>
+    make: (port, extra = {}) =>
       track(
-        createTransport({
-          kind: "connect-node",
-          baseUrl: `http://127.0.0.1:${port}`,
-          interceptors,
-        }),
+        createTransport({ kind: "connect-node", baseUrl: `http://127.0.0.1:${port}`, ...extra }),
       ),
   },
   {
     name: "connect-node Connect protocol",
-    make: (port, interceptors = []) =>
+    make: (port, extra = {}) =>
       track(
         createTransport({
           kind: "connect-node",
           protocol: "connect",
           baseUrl: `http://127.0.0.1:${port}`,
-          interceptors,
+          ...extra,
         }),
       ),
   },
@@ -133,7 +134,7 @@ describe.each(cases)("$name transport", ({ make }) => {
       seen.push(res.header.get("x-echo-caller") ?? "");
       return res;
     };
-    const orders = createClient(OrderService, make(port, [stamp]));
+    const orders = createClient(OrderService, make(port, { interceptors: [stamp] }));
     const { order } = await orders.getOrder({ orderId: "echo" });
     expect(order?.customerId).toBe("intercepted");
     expect(seen).toEqual(["GetOrder", "intercepted"]);
@@ -192,6 +193,14 @@ describe.each(cases)("$name transport", ({ make }) => {
     expect(error.findDetails(StockLevelSchema)).toEqual([
       create(StockLevelSchema, { sku: "sku-mug", available: 7 }),
     ]);
+  });
+
+  it("refuses a response larger than maxReceiveMessageBytes with ResourceExhausted", async () => {
+    const orders = createClient(OrderService, make(port, { maxReceiveMessageBytes: 64 }));
+    const small = await orders.getOrder({ orderId: "ord_small" });
+    expect(small.order?.orderId).toBe("ord_small");
+    const error = await rejection(orders.getOrder({ orderId: "x".repeat(100) }));
+    expect(error.code).toBe(Code.ResourceExhausted);
   });
 
   it("fails with Unavailable when nothing listens", async () => {
