@@ -53,7 +53,7 @@ export function sendGrpcJsUnary(
   });
 }
 
-/** One unary call's state: the only object allocated per call besides the promise. */
+/** One unary call's state; the same object is grpc-js's listener and the abort target. */
 class UnaryListener implements InterceptingListener, AbortTarget {
   private header: Metadata | undefined;
   private message: MessageShape<DescMessage> | undefined;

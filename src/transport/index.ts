@@ -3,7 +3,6 @@ export { createConnectNodeTransport } from "./connect-node-transport.js";
 export type { ClosableTransport, TransportOptions } from "./create-transport.js";
 export { createTransport } from "./create-transport.js";
 export type { GrpcJsChannelOptions } from "./grpc-js-channel.js";
-export { createGrpcJsChannel } from "./grpc-js-channel.js";
 export type { GrpcJsTransport, GrpcJsTransportOptions } from "./grpc-js-transport.js";
 export { createGrpcJsTransport } from "./grpc-js-transport.js";
 export type { TransportTls } from "./transport-tls.js";

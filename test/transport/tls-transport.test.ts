@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import {
   createConnectNodeTransport,
-  createGrpcJsTransport,
+  createTransport,
   type GrpcJsTransport,
   type TransportTls,
 } from "../../src/transport/index.js";
@@ -76,7 +76,8 @@ afterAll(async () => {
 const cases = [
   {
     name: "grpc-js channel",
-    make: (tls: TransportTls) => createGrpcJsTransport({ target: `127.0.0.1:${port}`, tls }),
+    // An https:// base URL means TLS to the grpc-js transport too.
+    make: (tls: TransportTls) => createTransport({ baseUrl: `https://127.0.0.1:${port}`, tls }),
   },
   {
     name: "connect-node gRPC",

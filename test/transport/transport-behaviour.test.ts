@@ -37,7 +37,8 @@ function track(transport: ClosableTransport): Transport {
 const cases: TransportCase[] = [
   {
     name: "grpc-js channel (the default kind)",
-    make: (port, extra = {}) => track(createTransport({ target: `127.0.0.1:${port}`, ...extra })),
+    make: (port, extra = {}) =>
+      track(createTransport({ baseUrl: `http://127.0.0.1:${port}`, ...extra })),
   },
   {
     name: "connect-node gRPC",
