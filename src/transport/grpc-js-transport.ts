@@ -41,7 +41,10 @@ export interface GrpcJsTransportOptions extends GrpcJsChannelOptions {
 export interface GrpcJsTransport extends Transport {
   /** The grpc-js channel, for connectivity state and `watchConnectivityState`. */
   readonly channel: Channel;
-  /** Closes the channel; calls in flight fail with `Unavailable`. */
+  /**
+   * Closes the channel: calls already on a connection finish, calls still waiting for one and
+   * every later call fail with `Unavailable`.
+   */
   close(): void;
 }
 
