@@ -7,6 +7,7 @@ import { createServer, defineService, type Server } from "../../src/server/index
 import {
   createGrpcJsTransport,
   createTransport,
+  failedBeforeSending,
   type GrpcJsTransport,
 } from "../../src/transport/index.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
@@ -166,5 +167,6 @@ describe("grpc-js transport", () => {
     const orders = createClient(OrderService, transport);
     const error = await rejection(orders.getOrder({ orderId: "ord_1" }));
     expect(error.code).toBe(Code.Unavailable);
+    expect(failedBeforeSending(error)).toBe(true);
   });
 });

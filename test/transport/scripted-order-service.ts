@@ -14,7 +14,7 @@ export interface ServerLog {
 /**
  * An order service whose behaviour the order id picks, so one server serves every case:
  * `echo` mirrors request metadata into response headers and trailers, `hang` waits until its
- * caller gives up, `fail` throws NOT_FOUND with metadata and a detail, anything else answers.
+ * caller gives up, `fail` throws NOT_FOUND with metadata and a detail, `unavailable` throws UNAVAILABLE, anything else answers.
  * `WatchOrder` on `stream:N` sends N updates; on `stream-hang` one, then waits.
  */
 export function createScriptedOrderService(
@@ -40,6 +40,8 @@ export function createScriptedOrderService(
           context.responseTrailer.set("x-trailer", "done");
           return { order: { orderId: "echo", customerId: caller } };
         }
+        case "unavailable":
+          throw new ConnectError("try another backend", Code.Unavailable);
         case "hang":
           return waitForCaller(context);
         case "fail":

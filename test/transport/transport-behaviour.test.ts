@@ -12,7 +12,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { StockLevelSchema } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService, type Server } from "../../src/server/index.js";
-import { type ClosableTransport, createTransport } from "../../src/transport/index.js";
+import {
+  type ClosableTransport,
+  createTransport,
+  failedBeforeSending,
+} from "../../src/transport/index.js";
 import { closedPort } from "./free-port.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
@@ -204,9 +208,17 @@ describe.each(cases)("$name transport", ({ make }) => {
     expect(error.code).toBe(Code.ResourceExhausted);
   });
 
-  it("fails with Unavailable when nothing listens", async () => {
+  it("fails with Unavailable when nothing listens, known to have sent nothing", async () => {
     const orders = createClient(OrderService, make(await closedPort()));
     const error = await rejection(orders.getOrder({ orderId: "ord_1" }));
     expect(error.code).toBe(Code.Unavailable);
+    expect(failedBeforeSending(error)).toBe(true);
+  });
+
+  it("does not take a server's Unavailable for a call that was never sent", async () => {
+    const orders = createClient(OrderService, make(port));
+    const error = await rejection(orders.getOrder({ orderId: "unavailable" }));
+    expect(error.code).toBe(Code.Unavailable);
+    expect(failedBeforeSending(error)).toBe(false);
   });
 });
