@@ -73,18 +73,27 @@ class StreamListener implements InterceptingListener, AbortTarget, AsyncIterable
     private readonly reject: (error: ConnectError) => void,
   ) {}
 
+  /** The caller's request messages while they are still being sent. */
+  private input: AsyncIterator<unknown> | undefined;
+
   /** Sends the request messages, waiting for each write to flush, then half-closes. */
   async sendAll(messages: AsyncIterable<unknown>): Promise<void> {
+    const input = messages[Symbol.asyncIterator]();
+    this.input = input;
     try {
-      for await (const message of messages) {
+      for (;;) {
+        const next = await input.next();
         if (this.end !== undefined) return;
-        const bytes = this.codec.serialize(this.codec.normalize(message));
+        if (next.done) break;
+        const bytes = this.codec.serialize(this.codec.normalize(next.value));
         await new Promise<void>((written) => {
           this.call.sendMessageWithContext({ callback: () => written() }, bytes);
         });
       }
+      this.input = undefined;
       if (this.end === undefined) this.call.halfClose();
     } catch (error) {
+      this.input = undefined;
       this.finish(ConnectError.from(error, Code.Internal), Status.INTERNAL);
     }
   }
@@ -160,6 +169,12 @@ class StreamListener implements InterceptingListener, AbortTarget, AsyncIterable
 
   private settle(end: true | ConnectError): void {
     this.end = end;
+    // The call is over: let the caller's request iterable clean up, as Connect's transports do.
+    const input = this.input;
+    if (input !== undefined) {
+      this.input = undefined;
+      input.return?.().catch(() => {});
+    }
     const signal = this.req.signal;
     if (signal !== neverAborted) unwatchAbort(signal, this);
     if (end !== true && !this.responded) {

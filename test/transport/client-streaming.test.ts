@@ -1,5 +1,5 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EchoService } from "../../gen/protomesh/bench/v1/echo_pb.js";
 import { createServer, defineService, type Server } from "../../src/server/index.js";
 import {
@@ -81,6 +81,32 @@ describe.each(cases)("$name transport, client-side streams", ({ make }) => {
       answered += 1;
     }
     expect(answers).toEqual([bytes(1), bytes(2), bytes(3)]);
+  });
+
+  it("lets the request iterable clean up when the server ends the call first", async () => {
+    let cleanedUp = false;
+    async function* endless() {
+      try {
+        yield { payload: bytes(1) };
+        yield { payload: bytes() };
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          yield { payload: bytes(2) };
+        }
+      } finally {
+        cleanedUp = true;
+      }
+    }
+    let failure: ConnectError | undefined;
+    try {
+      for await (const _ of echo().echoStream(endless())) {
+        // read until the server's error
+      }
+    } catch (error) {
+      failure = ConnectError.from(error);
+    }
+    expect(failure?.code).toBe(Code.InvalidArgument);
+    await vi.waitFor(() => expect(cleanedUp).toBe(true), { timeout: 5_000 });
   });
 
   it("ends a bidi stream with the server's error after the answers before it", async () => {
