@@ -45,10 +45,10 @@ export const suite: BenchSuite = {
   name: "client",
   async run({ quick }: BenchRunOptions): Promise<BenchReport> {
     const warmupMs = quick ? 200 : 2_000;
-    const measureMs = quick ? 700 : 3_000;
+    const measureMs = quick ? 400 : 3_000;
     // Rounds interleave the clients, so a burst of load from elsewhere on a shared machine
     // lands on all of them rather than on one.
-    const rounds = quick ? 1 : 3;
+    const rounds = quick ? 2 : 3;
     const server = await startEchoServer();
     try {
       const contenders = makeContenders(server.grpcPort, server.connectPort);
