@@ -56,6 +56,12 @@ export function createGrpcJsChannel(options: GrpcJsChannelOptions): Channel {
         pemBuffer(tls.certChain),
       )
     : credentials.createInsecure();
+  return new Channel(options.target, channelCredentials, grpcJsChannelOptions(options));
+}
+
+/** The grpc-js channel options `createGrpcJsChannel` uses: retries off, the rest mapped. */
+export function grpcJsChannelOptions(options: GrpcJsChannelOptions): ChannelOptions {
+  const tls = options.tls;
   const serviceConfig = {
     loadBalancingConfig: [{ [options.loadBalancing ?? "round_robin"]: {} }],
   };
@@ -86,5 +92,5 @@ export function createGrpcJsChannel(options: GrpcJsChannelOptions): Channel {
     channelOptions["grpc.ssl_target_name_override"] = tls.serverName;
     channelOptions["grpc.default_authority"] = tls.serverName;
   }
-  return new Channel(options.target, channelCredentials, channelOptions);
+  return channelOptions;
 }
