@@ -145,6 +145,12 @@ describe("grpc-js transport", () => {
     await vi.waitFor(() => expect(log.waiting[before]?.aborted).toBe(true), { timeout: 5_000 });
   });
 
+  it("resolves a dns:/// target", async () => {
+    transport = createGrpcJsTransport({ target: `dns:///localhost:${target.split(":")[1]}` });
+    const { order } = await createClient(OrderService, transport).getOrder({ orderId: "ord_dns" });
+    expect(order?.orderId).toBe("ord_dns");
+  });
+
   it("rejects metadata grpc-js cannot send with a ConnectError, not a thrown Error", async () => {
     transport = createGrpcJsTransport({ target });
     const orders = createClient(OrderService, transport);
