@@ -76,7 +76,15 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
     chain = (interceptors[i] as Interceptor)(chain);
   // Our own code only ever rejects with ConnectError; an interceptor might not.
   const run: Next =
-    interceptors.length === 0 ? chain : (req) => chain(req).catch(rethrowAsConnectError);
+    interceptors.length === 0
+      ? chain
+      : (req) => {
+          try {
+            return chain(req).catch(rethrowAsConnectError);
+          } catch (error) {
+            return Promise.reject(ConnectError.from(error));
+          }
+        };
 
   function timeoutOf(timeoutMs: number | undefined): number | undefined {
     if (timeoutMs === undefined) return defaultTimeoutMs;

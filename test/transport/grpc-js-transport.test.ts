@@ -145,6 +145,22 @@ describe("grpc-js transport", () => {
     await vi.waitFor(() => expect(log.waiting[before]?.aborted).toBe(true), { timeout: 5_000 });
   });
 
+  it("turns whatever an interceptor throws into a ConnectError", async () => {
+    const throwsSync: Interceptor = () => () => {
+      throw new Error("sync");
+    };
+    const rejects: Interceptor = () => () => Promise.reject(new Error("async"));
+    for (const interceptor of [throwsSync, rejects]) {
+      const made = createGrpcJsTransport({ target, interceptors: [interceptor] });
+      try {
+        const error = await rejection(createClient(OrderService, made).getOrder({}));
+        expect(error.code).toBe(Code.Unknown);
+      } finally {
+        made.close();
+      }
+    }
+  });
+
   it("resolves a dns:/// target", async () => {
     transport = createGrpcJsTransport({ target: `dns:///localhost:${target.split(":")[1]}` });
     const { order } = await createClient(OrderService, transport).getOrder({ orderId: "ord_dns" });
