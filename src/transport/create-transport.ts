@@ -1,0 +1,45 @@
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import {
+  type ConnectNodeTransportOptions,
+  createConnectNodeTransport,
+} from "./connect-node-transport.js";
+import { createGrpcJsTransport, type GrpcJsTransportOptions } from "./grpc-js-transport.js";
+
+/**
+ * Either transport, picked by `kind`. Default `grpc-js`: in the client benchmark it is the one
+ * that matches a raw grpc-js client (connect-node's gRPC transport reached about 0.5–0.7× of
+ * it), and it brings name resolution, round-robin and keepalive. A grpc-js transport takes a
+ * `target` or, like connect-node, a `baseUrl` (`http://host:port`, or `https://` for TLS), so
+ * switching kind is a one-word change.
+ */
+export type TransportOptions =
+  | ({ readonly kind?: "grpc-js" } & GrpcJsTransportOptions)
+  | ({ readonly kind?: "grpc-js"; readonly baseUrl: string } & Omit<
+      GrpcJsTransportOptions,
+      "target"
+    >)
+  | ({ readonly kind: "connect-node" } & ConnectNodeTransportOptions);
+
+/** A transport that may hold connections open; `close` frees them where it can. */
+export interface ClosableTransport extends Transport {
+  close(): void;
+}
+
+/** Makes the transport `options.kind` names, with the options both share spelled alike. */
+export function createTransport(options: TransportOptions): ClosableTransport {
+  if (options.kind === "connect-node") {
+    // connect-node's HTTP/2 sessions close themselves when idle; there is no handle to close.
+    return Object.assign(createConnectNodeTransport(options), { close() {} });
+  }
+  if ("target" in options) return createGrpcJsTransport(options);
+  const { baseUrl, ...rest } = options;
+  const url = new URL(baseUrl);
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.port === "") {
+    throw new ConnectError(
+      `baseUrl must be http(s)://host:port for a grpc-js transport, got ${baseUrl}`,
+      Code.InvalidArgument,
+    );
+  }
+  const tls = url.protocol === "https:" ? (rest.tls ?? {}) : undefined;
+  return createGrpcJsTransport({ ...rest, target: url.host, ...(tls && { tls }) });
+}

@@ -1,0 +1,60 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  fromBinary,
+  isMessage,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+
+/** What a grpc-js call needs to know about one method, built once and cached. */
+export interface MethodCodec {
+  /** The gRPC path, `/package.Service/Method`. */
+  readonly path: string;
+  /** The value of `url` on requests, for interceptors that log it. */
+  readonly url: string;
+  /** A message from a message or its init shape (Connect clients pass either). */
+  normalize(message: unknown): MessageShape<DescMessage>;
+  serialize(message: MessageShape<DescMessage>): Buffer;
+  deserialize(bytes: Uint8Array): MessageShape<DescMessage>;
+}
+
+/** Codecs per method: a method's descriptor is the key, so cached codecs die with it. */
+export type MethodCodecCache = (method: DescMethod) => MethodCodec;
+
+/** A cache of codecs for one transport; `urlPrefix` is prepended to each method's path. */
+export function createMethodCodecCache(urlPrefix: string): MethodCodecCache {
+  const codecs = new WeakMap<DescMethod, MethodCodec>();
+  return (method) => {
+    let codec = codecs.get(method);
+    if (codec === undefined) {
+      codec = createMethodCodec(method, urlPrefix);
+      codecs.set(method, codec);
+    }
+    return codec;
+  };
+}
+
+function createMethodCodec(method: DescMethod, urlPrefix: string): MethodCodec {
+  const input = method.input;
+  const output = method.output;
+  const path = `/${method.parent.typeName}/${method.name}`;
+  return {
+    path,
+    url: urlPrefix + path,
+    normalize(message) {
+      return isMessage(message, input) ? message : create(input, message as never);
+    },
+    serialize(message) {
+      const bytes = toBinary(input, message);
+      // grpc-js frames with Buffer methods; wrapping the same memory costs no copy.
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    deserialize(bytes) {
+      // grpc-js hands a Buffer; a plain view of it keeps `bytes` fields Uint8Arrays, as
+      // Connect's own transports give them, rather than Buffer slices.
+      return fromBinary(output, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { getEventListeners } from "node:events";
+import { describe, expect, it } from "vitest";
+import { type AbortTarget, unwatchAbort, watchAbort } from "../../src/transport/abort-watch.js";
+
+function target(): AbortTarget & { reasons: unknown[] } {
+  const reasons: unknown[] = [];
+  return { reasons, abort: (reason) => reasons.push(reason) };
+}
+
+describe("abort watch", () => {
+  it("adds one listener per signal however many calls watch it, and hands each the reason", () => {
+    const controller = new AbortController();
+    const targets = Array.from({ length: 20 }, target);
+    for (const t of targets) watchAbort(controller.signal, t);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    controller.abort("stop");
+    expect(targets.map((t) => t.reasons)).toEqual(targets.map(() => ["stop"]));
+  });
+
+  it("leaves a call that finished alone", () => {
+    const controller = new AbortController();
+    const finished = target();
+    const running = target();
+    watchAbort(controller.signal, finished);
+    watchAbort(controller.signal, running);
+    unwatchAbort(controller.signal, finished);
+    controller.abort("stop");
+    expect(finished.reasons).toEqual([]);
+    expect(running.reasons).toEqual(["stop"]);
+  });
+});
