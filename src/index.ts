@@ -54,3 +54,18 @@ export type {
 export { createServer, defineService } from "./server/index.js";
 export type { ReflectionOptions } from "./server/reflection/index.js";
 export { createReflectionServices } from "./server/reflection/index.js";
+export type {
+  ClosableTransport,
+  ConnectNodeTransportOptions,
+  GrpcJsChannelOptions,
+  GrpcJsTransport,
+  GrpcJsTransportOptions,
+  TransportOptions,
+  TransportTls,
+} from "./transport/index.js";
+export {
+  createConnectNodeTransport,
+  createGrpcJsTransport,
+  createTransport,
+  failedBeforeSending,
+} from "./transport/index.js";

@@ -24,32 +24,6 @@ export const unhealthyCodes: ReadonlySet<Code> = new Set([
   Code.ResourceExhausted,
 ]);
 
-/** Node's socket errors for a connection that was never made: nothing was sent. */
-const connectErrnos = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
-
-/**
- * True when the call provably never reached the server, so even a non-idempotent method may
- * be sent again. connect-node reports a refused connection as Unavailable whose `cause` is the
- * Node error (`code: "ECONNREFUSED"`); grpc-js reports Unavailable "No connection
- * established" (message or details) when no subchannel ever connected.
- */
-export function isNeverSent(error: ConnectError): boolean {
-  if (error.code !== Code.Unavailable) return false;
-  let cause: unknown = error.cause;
-  for (let depth = 0; cause !== undefined && cause !== null && depth < 4; depth++) {
-    const errno = (cause as { code?: unknown }).code;
-    if (typeof errno === "string" && connectErrnos.has(errno)) return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return error.rawMessage.includes("No connection established");
-}
-
 /** Header (trailer) in which a gRPC server asks a client to wait before retrying, or to stop. */
 export const pushbackHeader = "grpc-retry-pushback-ms";
 

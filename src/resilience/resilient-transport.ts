@@ -1,11 +1,12 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
+import { failedBeforeSending } from "../transport/index.js";
 import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
 import { attemptTimeout, type CallState, startCall } from "./call-state.js";
-import { isNeverSent, toConnectError } from "./error-classes.js";
+import { toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
 import { attemptsHeader, mapError } from "./map-error.js";
 import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
@@ -133,7 +134,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         return !(
           attemptTimedOut ||
           plan.policy.retry.retryableCodes.includes(error.code) ||
-          isNeverSent(error)
+          failedBeforeSending(error)
         );
       },
       mayHedge: (n) => {

@@ -1,6 +1,7 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { failedBeforeSending } from "../transport/index.js";
 import type { CallState } from "./call-state.js";
-import { isNeverSent, neverRetryableCodes, pushbackOf } from "./error-classes.js";
+import { neverRetryableCodes, pushbackOf } from "./error-classes.js";
 
 /**
  * The wait before retrying a call after `error`, or undefined when it must not retry. Safe
@@ -19,7 +20,7 @@ export function retryDelay(
   const retry = plan.policy.retry;
   if (call.attempts >= retry.maxAttempts || call.signal?.aborted) return undefined;
   if (neverRetryableCodes.has(error.code)) return undefined;
-  const neverSent = isNeverSent(error);
+  const neverSent = failedBeforeSending(error);
   if (!plan.idempotent && !retry.allowNonIdempotent && !neverSent) return undefined;
   const attemptTimedOut =
     error.code === Code.DeadlineExceeded &&

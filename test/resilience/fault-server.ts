@@ -3,12 +3,14 @@
  * the server side: fail (with a code and metadata), delay, hang until cancelled. It records
  * what it saw of each call: the deadline, the correlation id, and whether its signal aborted.
  */
-import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createHttp2Server } from "node:http2";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { OrderSchema, OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService } from "../../src/index.js";
+import { createTransport } from "../../src/transport/index.js";
 
 export type Fault =
   | { readonly kind: "ok" }
@@ -98,21 +100,26 @@ function waitFor(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A TCP server that accepts each connection and drops it at once: the request may have left. */
+/**
+ * An HTTP/2 server that completes the handshake, then drops the connection as soon as a
+ * request's stream arrives: the request has provably left the client, so a non-idempotent call
+ * must not be retried. (Dropping before the handshake would be a failure to connect, which
+ * every transport rightly treats as never sent.)
+ */
 export async function startDroppingServer() {
-  let connections = 0;
+  let requests = 0;
   const sockets = new Set<Socket>();
-  const server: NetServer = createNetServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    // Let the client write its preface and request, then cut the connection.
-    socket.once("data", () => socket.destroy());
+  const server = createHttp2Server();
+  server.on("connection", (socket: Socket) => sockets.add(socket));
+  server.on("stream", (stream) => {
+    requests++;
+    stream.session?.socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${address.port}`,
-    connections: () => connections,
+    requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -130,8 +137,9 @@ export async function refusedUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** The transports every behaviour test runs on (the grpc-js transport joins at merge). */
+/** The transports every behaviour test runs on. */
 export const transports = [
+  { name: "grpc-js channel", create: (baseUrl: string) => createTransport({ baseUrl }) },
   { name: "connect-node gRPC", create: (baseUrl: string) => createGrpcTransport({ baseUrl }) },
   {
     name: "connect-node Connect protocol (HTTP/2)",
