@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { onAbort } from "./on-abort.js";
+import { onAbort } from "../context/index.js";
 
 /** What `runHedged` needs from the call it hedges. */
 export interface HedgeOptions<R> {

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { onAbort } from "./on-abort.js";
+import { onAbort } from "../context/index.js";
 
 /**
  * Waits `ms`, or rejects with Canceled as soon as `signal` aborts. Hand-written because

@@ -7,7 +7,7 @@ import {
   status as Status,
   type StatusObject,
 } from "@grpc/grpc-js";
-import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "./abort-watch.js";
+import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../context/index.js";
 import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
 import { headersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
 import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";

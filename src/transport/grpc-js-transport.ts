@@ -16,7 +16,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import type { Channel } from "@grpc/grpc-js";
-import { neverAborted } from "./abort-watch.js";
+import { neverAborted } from "../context/index.js";
 import { type HeaderInit, requestHeader } from "./call-deadline.js";
 import { createGrpcJsChannel, type GrpcJsChannelOptions } from "./grpc-js-channel.js";
 import { sendGrpcJsStream } from "./grpc-js-stream-call.js";

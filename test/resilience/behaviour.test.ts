@@ -1,4 +1,4 @@
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, createContextValues } from "@connectrpc/connect";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createClient } from "../../src/client/index.js";
@@ -11,6 +11,7 @@ import {
   type PolicyRegistry,
   type ResilienceEvents,
 } from "../../src/resilience/index.js";
+import { rejection as failure } from "../support/rejection.js";
 import {
   eventually,
   type Fault,
@@ -34,16 +35,6 @@ const quick: CallPolicyOverride = {
   retry: { maxAttempts: 3, backoff: { initialMs: 1, maxMs: 5, jitter: "none" }, budget: null },
   breaker: null,
 };
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ConnectError) return error;
-    throw error;
-  }
-  throw new Error("the call succeeded");
-}
 
 describe.each(transports)("over $name", (transport) => {
   async function serve(script: Script) {

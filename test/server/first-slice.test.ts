@@ -1,26 +1,16 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Mesh, startMesh } from "../../examples/order-mesh/mesh.js";
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { OrderService, OrderStatus } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createClient } from "../../src/index.js";
+import { rejection } from "../support/rejection.js";
 
 let mesh: Mesh;
 beforeAll(async () => {
   mesh = await startMesh({ orderPort: 0, inventoryPort: 0 });
 });
 afterAll(() => mesh.close());
-
-/** The error a call failed with; fails the test if the call succeeded. */
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 const mug = (quantity: number) => ({
   sku: "sku-mug",

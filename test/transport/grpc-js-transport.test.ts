@@ -1,5 +1,5 @@
 import { getEventListeners } from "node:events";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, createClient, type Interceptor } from "@connectrpc/connect";
 import { Server as GrpcServer, ServerCredentials, type StatusObject, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
@@ -10,6 +10,7 @@ import {
   failedBeforeSending,
   type GrpcJsTransport,
 } from "../../src/transport/index.js";
+import { rejection } from "../support/rejection.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
 const log = createServerLog();
@@ -26,16 +27,6 @@ afterAll(() => server.close());
 
 let transport: GrpcJsTransport | undefined;
 afterEach(() => transport?.close());
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("grpc-js transport", () => {
   it("never retries by itself, even when a retry policy is slipped into the channel options", async () => {

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
   Code,
-  ConnectError,
   createClient,
   decodeBinaryHeader,
   encodeBinaryHeader,
@@ -17,6 +16,7 @@ import {
   createTransport,
   failedBeforeSending,
 } from "../../src/transport/index.js";
+import { rejection } from "../support/rejection.js";
 import { closedPort } from "./free-port.js";
 import { createScriptedOrderService, createServerLog } from "./scripted-order-service.js";
 
@@ -64,17 +64,6 @@ const cases: TransportCase[] = [
       ),
   },
 ];
-
-/** The error a call failed with; fails the test if the call succeeded. */
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 const log = createServerLog();
 let server: Server;

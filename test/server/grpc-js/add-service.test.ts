@@ -12,6 +12,7 @@ import { EchoStatusSchema } from "../../../gen/grpc/testing/messages_pb.js";
 import { TestService, UnimplementedService } from "../../../gen/grpc/testing/test_pb.js";
 import { createGrpcJsServer, type GrpcJsServer } from "../../../src/server/grpc-js/index.js";
 import { defineService } from "../../../src/server/index.js";
+import { rejection } from "../../support/rejection.js";
 
 /** Resolves with the signal's reason once a handler's context signal aborts. */
 let aborted: Promise<unknown> = Promise.resolve();
@@ -50,16 +51,6 @@ beforeAll(async () => {
   unimplemented = createClient(UnimplementedService, transport);
 });
 afterAll(() => server.close());
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("Connect ServiceImpl on an @grpc/grpc-js Server", () => {
   it("serves a unary call", async () => {

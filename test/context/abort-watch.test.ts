@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
-import { type AbortTarget, unwatchAbort, watchAbort } from "../../src/transport/abort-watch.js";
+import { type AbortTarget, unwatchAbort, watchAbort } from "../../src/context/abort-watch.js";
 
 function target(): AbortTarget & { reasons: unknown[] } {
   const reasons: unknown[] = [];

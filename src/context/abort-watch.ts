@@ -42,3 +42,10 @@ export function unwatchAbort(signal: AbortSignal, target: AbortTarget): void {
  * listens on a request's signal must remove its listener when the call ends.
  */
 export const neverAborted: AbortSignal = new AbortController().signal;
+
+/** Runs `callback` once when `signal` aborts; returns a function that stops watching. */
+export function onAbort(signal: AbortSignal, callback: (reason: unknown) => void): () => void {
+  const target: AbortTarget = { abort: callback };
+  watchAbort(signal, target);
+  return () => unwatchAbort(signal, target);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { onAbort } from "../../src/resilience/on-abort.js";
+import { onAbort } from "../../src/context/abort-watch.js";
 
 describe("onAbort", () => {
   it("serves any number of waiters with one listener, and forgets unsubscribed ones", () => {
