@@ -93,7 +93,18 @@ function makeContenders(grpcPort: number, connectPort: number): Contender[] {
   const grpcJsTransport = createGrpcJsTransport({ target: `127.0.0.1:${grpcPort}` });
   const overGrpcJs = createConnectClient(EchoService, grpcJsTransport);
   // Every policy on is wired here when the resilience layer lands.
-  const protomesh = createClient(EchoService, { baseUrl: grpcUrl });
+  // Every policy on: overall deadline and per-attempt timeout, retry with backoff and budget,
+  // circuit breaker and bulkhead (sized above the 64 calls in flight so it never rejects).
+  const protomesh = createClient(EchoService, {
+    baseUrl: grpcUrl,
+    policy: {
+      timeoutMs: 10_000,
+      perAttemptTimeoutMs: 5_000,
+      retry: { maxAttempts: 3 },
+      breaker: { trigger: { kind: "consecutive", failures: 5 }, halfOpenAfterMs: 10_000 },
+      bulkhead: { maxConcurrent: 128, maxQueue: 128 },
+    },
+  });
 
   return [
     {
