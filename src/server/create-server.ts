@@ -1,21 +1,81 @@
 import {
+  createServer as createHttp1Server,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
   createServer as createHttp2Server,
-  type Http2Server,
-  type ServerHttp2Session,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
 } from "node:http2";
-import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { type Logger, pino } from "pino";
+import type { Registry } from "prom-client";
+import { createCallObserver, createServerMetrics } from "../observe/index.js";
+import { createConnectEngine } from "./connect-engine/index.js";
+import { createGrpcEngine } from "./grpc-engine/index.js";
+import { createHealth, type Health, ServingStatus } from "./health/index.js";
+import { serverDefaults } from "./server-defaults.js";
 import type { ServiceRegistration } from "./service-registration.js";
-import { withCallContext } from "./with-call-context.js";
+
+/** TLS for the listener; HTTP/2 and HTTP/1.1 are negotiated by ALPN. */
+export interface ServerTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA certificates that client certificates must chain to (with `requireClientCert`). */
+  readonly ca?: string | Buffer | undefined;
+  /** Mutual TLS: refuse clients without a certificate signed by `ca`. Default false. */
+  readonly requireClientCert?: boolean | undefined;
+}
 
 export interface ServerOptions {
   /** The services to serve, built with `defineService`. */
   readonly services: readonly ServiceRegistration[];
+  /** Serve TLS (h2 + http/1.1 by ALPN) instead of cleartext (h2c prior knowledge + HTTP/1.1). */
+  readonly tls?: ServerTlsOptions | undefined;
   /**
    * How long `close()` lets in-flight calls finish before it cancels them. Default 10 s, the
    * usual Kubernetes grace period less time for the endpoint to leave the load balancer.
    */
-  readonly drainTimeoutMs?: number;
+  readonly drainTimeoutMs?: number | undefined;
+  /** Close the server on SIGTERM and SIGINT (graceful shutdown). Default false: the app decides. */
+  readonly handleSignals?: boolean | undefined;
+  /**
+   * The access log, one line per call. Default: pino at info level on stdout (silent when
+   * NODE_ENV=test). Pass `false` for none.
+   */
+  readonly logger?: Logger | false | undefined;
+  /** Where the RED metrics are registered. Default: a new Registry for this server. */
+  readonly metricsRegistry?: Registry | undefined;
+  /**
+   * The path serving Prometheus metrics on the same port (GET, any protocol). Default
+   * "/metrics"; `false` to not serve them (then read `server.metrics` yourself).
+   */
+  readonly metricsPath?: string | false | undefined;
+  /** Largest request message, after decompression. Default 4 MiB, as gRPC (RESOURCE_EXHAUSTED). */
+  readonly maxReceiveMessageBytes?: number | undefined;
+  /** Concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  readonly maxConcurrentStreams?: number | undefined;
+  /** Largest header list a client may send (SETTINGS_MAX_HEADER_LIST_SIZE). Default 16 KiB. */
+  readonly maxHeaderListBytes?: number | undefined;
+  /**
+   * Largest deadline a caller may ask for; longer ones fail with INVALID_ARGUMENT (as
+   * connect-node does). Default: no cap.
+   */
+  readonly maxTimeoutMs?: number | undefined;
+  /** A connection with no traffic this long is closed (GOAWAY). Default 5 min. */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * A client must send its protocol preface (or TLS handshake) and HTTP/1.1 request headers
+   * within this time, else the connection is dropped (slow-client protection). Default 10 s.
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /** Register `grpc.health.v1.Health`. Default true. */
+  readonly health?: boolean | undefined;
 }
 
 export interface ListenOptions {
@@ -34,53 +94,255 @@ export interface ServerAddress {
 
 export interface Server {
   listen(options?: ListenOptions): Promise<ServerAddress>;
-  /** Stops taking calls, lets in-flight calls finish up to the drain timeout, then cancels. */
+  /**
+   * Graceful shutdown: health turns NOT_SERVING, the listener stops accepting, connections get
+   * GOAWAY, new calls fail fast with UNAVAILABLE, in-flight calls finish up to the drain
+   * timeout, then the rest are cancelled. Resolves once every connection is closed.
+   */
   close(): Promise<void>;
+  /** The health service's statuses, settable from code. */
+  readonly health: Health;
+  /** The registry holding this server's RED metrics. */
+  readonly metrics: Registry;
 }
 
-/** Serves gRPC, gRPC-Web and the Connect protocol for every service on one HTTP/2 (h2c) port. */
+const preface = Buffer.from("PRI * HTTP/2.0");
+
+/**
+ * Serves gRPC, gRPC-Web and the Connect protocol for every service on one port: gRPC
+ * (`application/grpc[+proto]` over HTTP/2) on the lean engine, everything else through
+ * connect-node. Cleartext ports take HTTP/2 with prior knowledge and HTTP/1.1 (told apart by
+ * the first bytes); TLS ports negotiate with ALPN.
+ */
 export function createServer(options: ServerOptions): Server {
-  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
-  const handler = connectNodeAdapter({
-    routes(router) {
-      for (const registration of options.services) {
-        const { service, impl } = withCallContext(registration);
-        router.service(service, impl);
-      }
-    },
-  });
-  const http2: Http2Server = createHttp2Server(handler);
-  const sessions = new Set<ServerHttp2Session>();
-  http2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+  const drainTimeoutMs = options.drainTimeoutMs ?? serverDefaults.drainTimeoutMs;
+  const maxReceiveMessageBytes =
+    options.maxReceiveMessageBytes ?? serverDefaults.maxReceiveMessageBytes;
+  const maxTimeoutMs = options.maxTimeoutMs ?? serverDefaults.maxTimeoutMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? serverDefaults.idleTimeoutMs;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? serverDefaults.handshakeTimeoutMs;
+  const metricsPath = options.metricsPath ?? serverDefaults.metricsPath;
+
+  const health = createHealth();
+  const services = [...options.services];
+  if (options.health ?? true) services.push(health.registration);
+  health.setStatus("", ServingStatus.SERVING);
+  for (const { service } of services) health.setStatus(service.typeName, ServingStatus.SERVING);
+
+  const metrics = createServerMetrics(
+    options.metricsRegistry ? { registry: options.metricsRegistry } : {},
+  );
+  const observer = createCallObserver({
+    metrics,
+    logger: options.logger === false ? undefined : (options.logger ?? defaultLogger()),
   });
 
+  let draining = false;
+  const peers = new WeakMap<Http2Session, string>();
+  const grpc = createGrpcEngine({
+    services,
+    observer,
+    maxReceiveMessageBytes,
+    maxTimeoutMs,
+    peerOf: (stream) => peers.get(stream.session as Http2Session) ?? "unknown",
+    draining: () => draining,
+  });
+  const connect = createConnectEngine({ services, observer, maxReceiveMessageBytes, maxTimeoutMs });
+
+  const onRequest = (
+    request: IncomingMessage | Http2ServerRequest,
+    response: ServerResponse | Http2ServerResponse,
+  ) => {
+    if (metricsPath && request.method === "GET" && request.url === metricsPath) {
+      serveMetrics(metrics.registry, response);
+      return;
+    }
+    if (draining && "shouldKeepAlive" in response) response.shouldKeepAlive = false;
+    connect(request, response);
+  };
+
+  // Never listens: it only turns the streams the dispatcher hands it into compat
+  // request/response pairs for connect-node.
+  const compat = createHttp2Server(onRequest);
+  const http2 = createHttp2Server({
+    settings: {
+      maxConcurrentStreams: options.maxConcurrentStreams ?? serverDefaults.maxConcurrentStreams,
+      maxHeaderListSize: options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes,
+    },
+    maxSessionInvalidFrames: 100,
+  });
+  http2.on(
+    "stream",
+    (
+      stream: ServerHttp2Stream,
+      headers: IncomingHttpHeaders,
+      flags: number,
+      rawHeaders: string[],
+    ) => {
+      if (isLeanGrpc(headers["content-type"])) grpc.handle(stream, headers);
+      else compat.emit("stream", stream, headers, flags, rawHeaders);
+    },
+  );
+  const sessions = new Set<Http2Session>();
+  http2.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    const socket = session.socket;
+    peers.set(session, `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`);
+    session.setTimeout(idleTimeoutMs, () => session.close());
+    session.on("error", () => {});
+    session.once("close", () => sessions.delete(session));
+    if (draining) session.close();
+  });
+
+  const http1 = createHttp1Server(
+    {
+      headersTimeout: handshakeTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes,
+    },
+    onRequest,
+  );
+  http1.setTimeout(idleTimeoutMs);
+
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+  };
+  const front = options.tls
+    ? createTlsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          requestCert: options.tls.requireClientCert ?? false,
+          rejectUnauthorized: options.tls.requireClientCert ?? false,
+          ALPNProtocols: ["h2", "http/1.1"],
+          handshakeTimeout: handshakeTimeoutMs,
+        },
+        (socket: TLSSocket) => {
+          track(socket);
+          (socket.alpnProtocol === "h2" ? http2 : http1).emit("connection", socket);
+        },
+      )
+    : createNetServer((socket) => {
+        track(socket);
+        sniff(socket, handshakeTimeoutMs, (isHttp2) =>
+          (isHttp2 ? http2 : http1).emit("connection", socket),
+        );
+      });
+  front.on("tlsClientError", () => {});
+
+  let closing: Promise<void> | undefined;
+  const onSignal = () => void close();
+  if (options.handleSignals) {
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+
+  function close(): Promise<void> {
+    if (closing) return closing;
+    draining = true;
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    health.shutdown();
+    const closed = new Promise<void>((resolve) => {
+      if (!front.listening) {
+        resolve();
+        return;
+      }
+      front.close(() => resolve());
+    });
+    // GOAWAY: peers open no new streams; streams in flight run on.
+    for (const session of sessions) session.close();
+    http1.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    }, drainTimeoutMs);
+    // HTTP/1.1 keep-alive connections that turn idle during the drain.
+    const idle = setInterval(() => http1.closeIdleConnections(), 100);
+    closing = closed.finally(() => {
+      clearTimeout(timer);
+      clearInterval(idle);
+    });
+    return closing;
+  }
+
   return {
+    health,
+    metrics: metrics.registry,
+    close,
     listen({ host = "127.0.0.1", port = 0 } = {}) {
       return new Promise((resolve, reject) => {
-        http2.once("error", reject);
-        http2.listen(port, host, () => {
-          http2.off("error", reject);
-          const address = http2.address() as AddressInfo;
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.off("error", reject);
+          const address = front.address() as AddressInfo;
           const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
           resolve({
             host: address.address,
             port: address.port,
-            url: `http://${urlHost}:${address.port}`,
+            url: `${options.tls ? "https" : "http"}://${urlHost}:${address.port}`,
           });
         });
       });
     },
-    close() {
-      if (!http2.listening) return Promise.resolve();
-      const closed = new Promise<void>((resolve) => http2.close(() => resolve()));
-      // GOAWAY: peers open no new streams; streams in flight run on.
-      for (const session of sessions) session.close();
-      const timer = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-      }, drainTimeoutMs);
-      return closed.finally(() => clearTimeout(timer));
-    },
   };
+}
+
+/** The content types the lean engine serves; everything else goes to connect-node. */
+function isLeanGrpc(contentType: string | undefined): boolean {
+  return (
+    contentType === "application/grpc" ||
+    contentType === "application/grpc+proto" ||
+    (contentType !== undefined && /^application\/grpc(\+proto)?\s*;/.test(contentType))
+  );
+}
+
+/**
+ * Hand-written: tells HTTP/2 with prior knowledge (its preface starts "PRI * HTTP/2.0") from
+ * HTTP/1.1 on a cleartext port by the first bytes, then puts them back for the chosen server.
+ */
+function sniff(socket: Socket, timeoutMs: number, route: (isHttp2: boolean) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const compared = Math.min(seen.length, preface.length);
+    const matches = seen.subarray(0, compared).equals(preface.subarray(0, compared));
+    if (matches && seen.length < preface.length) return;
+    socket.off("data", onData);
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(seen);
+    route(matches);
+  };
+  socket.on("data", onData);
+}
+
+function serveMetrics(registry: Registry, response: ServerResponse | Http2ServerResponse): void {
+  registry.metrics().then(
+    (text) => {
+      response.statusCode = 200;
+      response.setHeader("content-type", registry.contentType);
+      response.end(text);
+    },
+    () => {
+      response.statusCode = 500;
+      response.end();
+    },
+  );
+}
+
+let sharedLogger: Logger | undefined;
+function defaultLogger(): Logger {
+  // Silent under test runners (NODE_ENV=test, as vitest sets it) so test output stays readable.
+  sharedLogger ??= pino({
+    name: "protomesh",
+    level: process.env.NODE_ENV === "test" ? "silent" : "info",
+  });
+  return sharedLogger;
 }

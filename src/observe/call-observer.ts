@@ -1,0 +1,80 @@
+import type { Code } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { grpcCodeName } from "./grpc-code-name.js";
+import type { MethodMetrics, ServerMetrics } from "./server-metrics.js";
+
+/** What is known of an inbound call when it starts. */
+export interface CallStart {
+  /** Fully-qualified service name, e.g. "acme.order.v1.OrderService". */
+  readonly service: string;
+  /** Method name as in the proto, e.g. "GetOrder". */
+  readonly method: string;
+  /** "grpc", "grpc-web" or "connect". */
+  readonly protocol: string;
+  /** The caller's address, "ip:port". */
+  readonly peer: string;
+  readonly correlationId: string;
+}
+
+/** One call being observed; `end` is called exactly once with its final status (0 = OK). */
+export interface ObservedCall {
+  end(code: Code | 0): void;
+}
+
+/**
+ * The server concerns that watch every call — RED metrics and the access log — written once
+ * and driven by every engine (the lean gRPC engine calls it directly, connect-node through an
+ * interceptor), so a call is counted and logged the same way whichever engine served it.
+ */
+export interface CallObserver {
+  begin(call: CallStart): ObservedCall;
+}
+
+export interface CallObserverOptions {
+  /** RED metrics; none when omitted. */
+  readonly metrics?: ServerMetrics | undefined;
+  /** The access log: one `info` line per call. None when omitted. */
+  readonly logger?: Logger | undefined;
+}
+
+/** Builds the observer both engines share. */
+export function createCallObserver(options: CallObserverOptions): CallObserver {
+  const { metrics, logger } = options;
+  // Resolved once per method: per call only a Map hit.
+  const methodMetrics = new Map<string, MethodMetrics | undefined>();
+  const handles = (service: string, method: string) => {
+    const key = `${service}/${method}`;
+    if (methodMetrics.has(key)) return methodMetrics.get(key);
+    const found = metrics?.forMethod(service, method);
+    methodMetrics.set(key, found);
+    return found;
+  };
+  return {
+    begin(call) {
+      const started = performance.now();
+      const methodHandles = handles(call.service, call.method);
+      methodHandles?.started();
+      let ended = false;
+      return {
+        end(code) {
+          if (ended) return;
+          ended = true;
+          const elapsedMs = performance.now() - started;
+          const codeName = grpcCodeName(code);
+          methodHandles?.handled(codeName, elapsedMs / 1000);
+          logger?.info(
+            {
+              method: `/${call.service}/${call.method}`,
+              protocol: call.protocol,
+              code: codeName,
+              durationMs: Math.round(elapsedMs * 1000) / 1000,
+              correlationId: call.correlationId,
+              peer: call.peer,
+            },
+            "call",
+          );
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export type { GrpcEngine, GrpcEngineOptions } from "./create-grpc-engine.js";
+export { createGrpcEngine } from "./create-grpc-engine.js";
