@@ -138,6 +138,7 @@ export function createServer(options: ServerOptions): Server {
   });
 
   let draining = false;
+  const http1Busy = new WeakMap<Socket, number>();
   const peers = new WeakMap<Http2Session, string>();
   const grpc = createGrpcEngine({
     services,
@@ -157,7 +158,17 @@ export function createServer(options: ServerOptions): Server {
       serveMetrics(metrics.registry, response);
       return;
     }
-    if (draining && "shouldKeepAlive" in response) response.shouldKeepAlive = false;
+    if ("shouldKeepAlive" in response) {
+      // HTTP/1.1: count requests per connection so a drain can close the idle ones.
+      const socket = request.socket;
+      http1Busy.set(socket, (http1Busy.get(socket) ?? 0) + 1);
+      response.once("close", () => {
+        const left = (http1Busy.get(socket) ?? 1) - 1;
+        http1Busy.set(socket, left);
+        if (draining && left === 0) socket.destroySoon();
+      });
+      if (draining) response.shouldKeepAlive = false;
+    }
     connect(request, response);
   };
 
@@ -206,9 +217,13 @@ export function createServer(options: ServerOptions): Server {
   http1.setTimeout(idleTimeoutMs);
 
   const sockets = new Set<Socket>();
+  const http1Sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.once("close", () => {
+      sockets.delete(socket);
+      http1Sockets.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
   };
   const front = options.tls
@@ -224,14 +239,19 @@ export function createServer(options: ServerOptions): Server {
         },
         (socket: TLSSocket) => {
           track(socket);
-          (socket.alpnProtocol === "h2" ? http2 : http1).emit("connection", socket);
+          const isHttp2 = socket.alpnProtocol === "h2";
+          if (!isHttp2) http1Sockets.add(socket);
+          (isHttp2 ? http2 : http1).emit("connection", socket);
         },
       )
     : createNetServer((socket) => {
         track(socket);
-        sniff(socket, handshakeTimeoutMs, (isHttp2) =>
-          (isHttp2 ? http2 : http1).emit("connection", socket),
-        );
+        sniff(socket, handshakeTimeoutMs, (isHttp2) => {
+          if (!isHttp2) http1Sockets.add(socket);
+          (isHttp2 ? http2 : http1).emit("connection", socket);
+          // The HTTP/1 parser reads the bytes put back only once the socket flows again.
+          if (!isHttp2) socket.resume();
+        });
       });
   front.on("tlsClientError", () => {});
 
@@ -257,17 +277,13 @@ export function createServer(options: ServerOptions): Server {
     });
     // GOAWAY: peers open no new streams; streams in flight run on.
     for (const session of sessions) session.close();
-    http1.closeIdleConnections();
+    // HTTP/1.1 keep-alive connections with no request in flight (the rest close after theirs).
+    for (const socket of http1Sockets) if (!http1Busy.get(socket)) socket.destroySoon();
     const timer = setTimeout(() => {
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     }, drainTimeoutMs);
-    // HTTP/1.1 keep-alive connections that turn idle during the drain.
-    const idle = setInterval(() => http1.closeIdleConnections(), 100);
-    closing = closed.finally(() => {
-      clearTimeout(timer);
-      clearInterval(idle);
-    });
+    closing = closed.finally(() => clearTimeout(timer));
     return closing;
   }
 
