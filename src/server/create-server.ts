@@ -4,6 +4,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import {
+  constants,
   createServer as createHttp2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
@@ -13,6 +14,7 @@ import {
 } from "node:http2";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { Code } from "@connectrpc/connect";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { createCallObserver, createServerMetrics } from "../observe/index.js";
@@ -122,6 +124,7 @@ export function createServer(options: ServerOptions): Server {
   const idleTimeoutMs = options.idleTimeoutMs ?? serverDefaults.idleTimeoutMs;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? serverDefaults.handshakeTimeoutMs;
   const metricsPath = options.metricsPath ?? serverDefaults.metricsPath;
+  const maxHeaderListBytes = options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes;
 
   const health = createHealth();
   const services = [...options.services];
@@ -178,7 +181,7 @@ export function createServer(options: ServerOptions): Server {
   const http2 = createHttp2Server({
     settings: {
       maxConcurrentStreams: options.maxConcurrentStreams ?? serverDefaults.maxConcurrentStreams,
-      maxHeaderListSize: options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes,
+      maxHeaderListSize: maxHeaderListBytes,
     },
     maxSessionInvalidFrames: 100,
   });
@@ -190,7 +193,10 @@ export function createServer(options: ServerOptions): Server {
       flags: number,
       rawHeaders: string[],
     ) => {
-      if (isLeanGrpc(headers["content-type"])) grpc.handle(stream, headers);
+      if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
+        // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
+        refuseHeaders(stream, isLeanGrpc(headers["content-type"]));
+      } else if (isLeanGrpc(headers["content-type"])) grpc.handle(stream, headers);
       else compat.emit("stream", stream, headers, flags, rawHeaders);
     },
   );
@@ -210,7 +216,7 @@ export function createServer(options: ServerOptions): Server {
       headersTimeout: handshakeTimeoutMs,
       requestTimeout: 0,
       keepAliveTimeout: 5_000,
-      maxHeaderSize: options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes,
+      maxHeaderSize: maxHeaderListBytes,
     },
     onRequest,
   );
@@ -316,6 +322,31 @@ function isLeanGrpc(contentType: string | undefined): boolean {
     contentType === "application/grpc+proto" ||
     (contentType !== undefined && /^application\/grpc(\+proto)?\s*;/.test(contentType))
   );
+}
+
+/** A header list's size as HTTP/2 counts it: name + value + 32 bytes per field. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const field of rawHeaders) bytes += field.length + 16;
+  return bytes;
+}
+
+function refuseHeaders(stream: ServerHttp2Stream, grpc: boolean): void {
+  stream.on("error", () => {});
+  if (grpc) {
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc",
+        "grpc-status": String(Code.ResourceExhausted),
+        "grpc-message": "header%20list%20too%20large",
+      },
+      { endStream: true },
+    );
+  } else {
+    stream.respond({ ":status": 431 }, { endStream: true });
+  }
+  stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 /**
