@@ -132,3 +132,5 @@ process.on("message", (message) => {
   if (message === "count") void readCount().then((n) => process.send?.({ count: n }));
 });
 process.send?.({ port });
+// Exit cleanly on SIGTERM so `node --cpu-prof` writes its profile (used when profiling by hand).
+process.on("SIGTERM", () => process.exit(0));

@@ -40,20 +40,26 @@ export interface CallObserverOptions {
 /** Builds the observer both engines share. */
 export function createCallObserver(options: CallObserverOptions): CallObserver {
   const { metrics, logger } = options;
-  // Resolved once per method: per call only a Map hit.
-  const methodMetrics = new Map<string, MethodMetrics | undefined>();
-  const handles = (service: string, method: string) => {
-    const key = `${service}/${method}`;
-    if (methodMetrics.has(key)) return methodMetrics.get(key);
-    const found = metrics?.forMethod(service, method);
-    methodMetrics.set(key, found);
+  // Resolved once per method and protocol: per call only a Map hit. A pino child per method
+  // serialises `method` and `protocol` once, so each line formats only what changes.
+  const perMethod = new Map<string, MethodHandles>();
+  const handles = (call: CallStart): MethodHandles => {
+    const key = `${call.protocol} ${call.service}/${call.method}`;
+    let found = perMethod.get(key);
+    if (!found) {
+      found = {
+        metrics: metrics?.forMethod(call.service, call.method),
+        log: logger?.child({ method: `/${call.service}/${call.method}`, protocol: call.protocol }),
+      };
+      perMethod.set(key, found);
+    }
     return found;
   };
   return {
     begin(call) {
       const started = performance.now();
-      const methodHandles = handles(call.service, call.method);
-      methodHandles?.started();
+      const { metrics: methodMetrics, log } = handles(call);
+      methodMetrics?.started();
       let ended = false;
       return {
         end(code) {
@@ -61,11 +67,9 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
           ended = true;
           const elapsedMs = performance.now() - started;
           const codeName = grpcCodeName(code);
-          methodHandles?.handled(codeName, elapsedMs / 1000);
-          logger?.info(
+          methodMetrics?.handled(codeName, elapsedMs / 1000);
+          log?.info(
             {
-              method: `/${call.service}/${call.method}`,
-              protocol: call.protocol,
               code: codeName,
               durationMs: Math.round(elapsedMs * 1000) / 1000,
               correlationId: call.correlationId,
@@ -77,4 +81,9 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
       };
     },
   };
+}
+
+interface MethodHandles {
+  readonly metrics: MethodMetrics | undefined;
+  readonly log: Logger | undefined;
 }

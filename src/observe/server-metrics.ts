@@ -40,11 +40,20 @@ const defaultBuckets = [
 export function createServerMetrics(options: ServerMetricsOptions = {}): ServerMetrics {
   const registry = options.registry ?? new Registry();
   const labelNames = ["grpc_service", "grpc_method"] as const;
-  const handledTotal = new Counter({
+  // The hot path only bumps plain numbers; prom-client reads them at scrape time (collect).
+  // Only the histogram is fed per call, through a pre-bound child.
+  const methods: MethodCounts[] = [];
+  new Counter({
     name: "grpc_server_handled_total",
     help: "Calls completed, by method and gRPC status code.",
     labelNames: [...labelNames, "grpc_code"],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of methods) {
+        for (const [code, count] of m.byCode) this.inc({ ...m.labels, grpc_code: code }, count);
+      }
+    },
   });
   const handlingSeconds = new Histogram({
     name: "grpc_server_handling_seconds",
@@ -53,11 +62,14 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
     buckets: [...(options.buckets ?? defaultBuckets)],
     registers: [registry],
   });
-  const inFlight = new Gauge({
+  new Gauge({
     name: "grpc_server_in_flight",
     help: "Calls started and not yet completed, by method.",
     labelNames,
     registers: [registry],
+    collect() {
+      for (const m of methods) this.set(m.labels, m.inFlight);
+    },
   });
   const cache = new Map<string, MethodMetrics>();
 
@@ -67,25 +79,31 @@ export function createServerMetrics(options: ServerMetricsOptions = {}): ServerM
       const key = `${service}/${method}`;
       let found = cache.get(key);
       if (found) return found;
-      const labels = { grpc_service: service, grpc_method: method };
-      const histogram = handlingSeconds.labels(labels);
-      const gauge = inFlight.labels(labels);
-      const byCode = new Map<string, Counter.Internal>();
+      const counts: MethodCounts = {
+        labels: { grpc_service: service, grpc_method: method },
+        inFlight: 0,
+        byCode: new Map(),
+      };
+      methods.push(counts);
+      const histogram = handlingSeconds.labels(counts.labels);
       found = {
-        started: () => gauge.inc(),
+        started: () => {
+          counts.inFlight++;
+        },
         handled(code, seconds) {
-          gauge.dec();
+          counts.inFlight--;
+          counts.byCode.set(code, (counts.byCode.get(code) ?? 0) + 1);
           histogram.observe(seconds);
-          let counter = byCode.get(code);
-          if (!counter) {
-            counter = handledTotal.labels({ ...labels, grpc_code: code });
-            byCode.set(code, counter);
-          }
-          counter.inc();
         },
       };
       cache.set(key, found);
       return found;
     },
   };
+}
+
+interface MethodCounts {
+  readonly labels: { grpc_service: string; grpc_method: string };
+  inFlight: number;
+  readonly byCode: Map<string, number>;
 }

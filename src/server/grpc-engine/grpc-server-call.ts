@@ -125,30 +125,37 @@ export class GrpcServerCall {
 
   #readSingle(): void {
     const { stream, maxReceiveMessageBytes } = this.#init;
-    const reader = createGrpcFrameReader(maxReceiveMessageBytes);
-    let frame: GrpcFrame | undefined;
-    let extra = false;
+    // Unary fast path: gather the chunks (usually one) and frame them once at the end.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
+    let received = 0;
+    let checked = false;
     stream.on("data", (chunk: Buffer) => {
       if (this.#done) return;
-      try {
-        for (const f of reader.push(chunk)) {
-          if (frame) extra = true;
-          frame = f;
+      received += chunk.length;
+      if (first === undefined) first = chunk;
+      else if (more) more.push(chunk);
+      else more = [chunk];
+      if (!checked && received >= 5) {
+        checked = true;
+        // Refuse an oversized message as soon as its length prefix arrives.
+        const head = first.length >= 5 ? first : Buffer.concat([first, ...(more ?? [])]);
+        const declared = head.readUInt32BE(1);
+        if (declared > maxReceiveMessageBytes) {
+          this.fail(
+            new ConnectError(
+              `message of ${declared} bytes exceeds the limit of ${maxReceiveMessageBytes}`,
+              Code.ResourceExhausted,
+            ),
+          );
         }
-      } catch (error) {
-        this.fail(error);
       }
     });
     stream.once("end", () => {
       if (this.#done) return;
       try {
-        reader.end();
-        if (!frame)
-          throw new ConnectError("protocol error: missing request message", Code.Internal);
-        if (extra) {
-          throw new ConnectError("protocol error: more than one request message", Code.Internal);
-        }
-        this.#invoke(this.#decode(frame));
+        const body = more ? Buffer.concat([first as Buffer, ...more]) : first;
+        this.#invoke(this.#decode(singleFrame(body, maxReceiveMessageBytes)));
       } catch (error) {
         this.fail(error);
       }
@@ -344,6 +351,21 @@ export class GrpcServerCall {
     const stop = output?.return?.bind(output);
     if (stop) runWithCallContext(this.#callContext, () => stop()).catch(ignore);
   }
+}
+
+/** The one frame of a unary request body; a ConnectError for none, several, or a bad one. */
+function singleFrame(body: Buffer | undefined, maxMessageBytes: number): GrpcFrame {
+  if (body && body.length >= 5 && (body[0] ?? 2) <= 1 && body.readUInt32BE(1) + 5 === body.length) {
+    return { compressed: body[0] === 1, data: body.subarray(5) };
+  }
+  // Not exactly one well-formed frame: let the frame reader say what is wrong.
+  const reader = createGrpcFrameReader(maxMessageBytes);
+  const frames = body ? reader.push(body) : [];
+  reader.end();
+  if (frames.length === 0) {
+    throw new ConnectError("protocol error: missing request message", Code.Internal);
+  }
+  throw new ConnectError("protocol error: more than one request message", Code.Internal);
 }
 
 /** The status trailers of an error, grpc-status-details-bin and error metadata included. */
