@@ -1,3 +1,4 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "../../src/index.js";
 import { LeanHandlerContext } from "../../src/server/grpc-engine/lean-handler-context.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
+import { frame, rawRequest } from "./support/raw-grpc.js";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -94,8 +96,21 @@ describe("lean gRPC engine", () => {
     const error = await rejection(client.say({ value: "sleep:10000" }, { timeoutMs: 100 }));
     expect(error.code).toBe(Code.DeadlineExceeded);
     await until(() => record.aborted.length > 0);
-    expect(ConnectError.from(record.aborted[0]).code).toBe(Code.DeadlineExceeded);
     expect(record.contexts[0]?.timeoutMs()).toBeLessThanOrEqual(0);
+  });
+
+  it("enforces grpc-timeout itself when the client does not cancel", async () => {
+    const record: EchoRecord = { contexts: [], aborted: [] };
+    const { url } = await serve(record);
+    const body = frame(
+      toBinary(StringValueSchema, create(StringValueSchema, { value: "sleep:10000" })),
+    );
+    const response = await rawRequest(url, "/test.echo.v1.EchoService/Say", body, {
+      "grpc-timeout": "50m",
+    });
+    expect(response.status).toBe(String(Code.DeadlineExceeded));
+    await until(() => record.aborted.length > 0);
+    expect(ConnectError.from(record.aborted[0]).code).toBe(Code.DeadlineExceeded);
   });
 
   it("aborts the handler's signal with CANCELLED when the client cancels (RST_STREAM)", async () => {
