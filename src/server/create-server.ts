@@ -19,8 +19,8 @@ import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { createCallObserver, createServerMetrics } from "../observe/index.js";
 import { createConnectEngine } from "./connect-engine/index.js";
-import { createGrpcEngine } from "./grpc-engine/index.js";
 import { createHealth, type Health, ServingStatus } from "./health/index.js";
+import { createLeanEngine } from "./lean-engine/index.js";
 import { serverDefaults } from "./server-defaults.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -143,7 +143,7 @@ export function createServer(options: ServerOptions): Server {
   let draining = false;
   const http1Busy = new WeakMap<Socket, number>();
   const peers = new WeakMap<Http2Session, string>();
-  const grpc = createGrpcEngine({
+  const lean = createLeanEngine({
     services,
     observer,
     maxReceiveMessageBytes,
@@ -196,8 +196,10 @@ export function createServer(options: ServerOptions): Server {
       if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
         refuseHeaders(stream, isLeanGrpc(headers["content-type"]));
-      } else if (isLeanGrpc(headers["content-type"])) grpc.handle(stream, headers);
-      else compat.emit("stream", stream, headers, flags, rawHeaders);
+      } else if (isLeanGrpc(headers["content-type"])) lean.handleGrpc(stream, headers);
+      else if (!lean.handleConnectUnary(stream, headers)) {
+        compat.emit("stream", stream, headers, flags, rawHeaders);
+      }
     },
   );
   const sessions = new Set<Http2Session>();

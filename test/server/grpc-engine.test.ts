@@ -4,7 +4,7 @@ import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
 import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "../../src/index.js";
-import { LeanHandlerContext } from "../../src/server/grpc-engine/lean-handler-context.js";
+import { LeanHandlerContext } from "../../src/server/lean-engine/lean-handler-context.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
 import { frame, rawRequest } from "./support/raw-grpc.js";
 

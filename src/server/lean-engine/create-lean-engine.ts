@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import type { CallObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
+import { ConnectUnaryCall } from "./connect-unary-call.js";
 import { type GrpcRoute, GrpcServerCall } from "./grpc-server-call.js";
 
-export interface GrpcEngineOptions {
+export interface LeanEngineOptions {
   readonly services: readonly ServiceRegistration[];
   readonly observer: CallObserver;
   /** Largest request message accepted, after decompression (RESOURCE_EXHAUSTED beyond). */
@@ -19,17 +21,24 @@ export interface GrpcEngineOptions {
   readonly draining: () => boolean;
 }
 
-/** Serves `application/grpc` and `application/grpc+proto` requests on raw HTTP/2 streams. */
-export interface GrpcEngine {
-  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+/** Serves the hot paths on raw HTTP/2 streams; everything else is left to connect-node. */
+export interface LeanEngine {
+  /** An `application/grpc` or `application/grpc+proto` request, any method kind. */
+  handleGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+  /**
+   * A Connect unary request (POST, application/json or application/proto, uncompressed):
+   * served and true, or false when it is anything else — connect-node then takes it.
+   */
+  handleConnectUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
 }
 
 /**
- * The lean gRPC engine: one Map lookup per call to find the method, then a `GrpcServerCall`.
- * It exists because connect-node's gRPC handler, built on a streaming pipeline for every call,
- * measured 5× slower than grpc-js; Connect and gRPC-Web still go to connect-node.
+ * The lean engine: one Map lookup per call to find the method, then a `GrpcServerCall` or a
+ * `ConnectUnaryCall`. It exists because connect-node's handler runs every call, unary too,
+ * through an async-iterable streaming pipeline (measured 5× slower than grpc-js on gRPC);
+ * gRPC-Web, Connect streaming, GET, compression and HTTP/1.1 still go to connect-node.
  */
-export function createGrpcEngine(options: GrpcEngineOptions): GrpcEngine {
+export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
   const routes = new Map<string, GrpcRoute>();
   for (const { service, impl } of options.services) {
     for (const method of service.methods) {
@@ -44,8 +53,59 @@ export function createGrpcEngine(options: GrpcEngineOptions): GrpcEngine {
     }
   }
 
+  const begin = (
+    route: GrpcRoute,
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    protocol: string,
+  ) => {
+    const correlationId = correlationIdFrom((name) => headerValue(headers[name]));
+    const observed = options.observer.begin({
+      service: route.service.typeName,
+      method: route.method.name,
+      protocol,
+      peer: options.peerOf(stream),
+      correlationId,
+    });
+    return { correlationId, observed };
+  };
+
   return {
-    handle(stream, headers) {
+    handleConnectUnary(stream, headers) {
+      const contentType = headers["content-type"];
+      const json = contentType === "application/json";
+      if (!json && contentType !== "application/proto") return false;
+      if (headers[":method"] !== "POST") return false;
+      const encoding = headers["content-encoding"];
+      if (encoding !== undefined && encoding !== "identity") return false;
+      const route = routes.get(headers[":path"] ?? "");
+      if (route?.method.methodKind !== "unary") return false;
+      const timeout = parseConnectTimeout(
+        headerValue(headers["connect-timeout-ms"]) ?? null,
+        options.maxTimeoutMs,
+      );
+      const { correlationId, observed } = begin(route, stream, headers, "connect");
+      const call = new ConnectUnaryCall({
+        route,
+        stream,
+        headers,
+        correlationId,
+        correlationHeader: correlationIdHeader,
+        deadline: timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
+        timeoutMs: timeout.timeoutMs,
+        json,
+        maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+        observed,
+      });
+      call.start();
+      if (timeout.error) call.fail(timeout.error);
+      else if (options.draining()) {
+        call.fail(new ConnectError("server is shutting down", Code.Unavailable));
+      }
+      return true;
+    },
+
+    handleGrpc(stream, headers) {
       const path = headers[":path"] ?? "";
       const route = routes.get(path);
       if (!route) {
@@ -79,14 +139,7 @@ export function createGrpcEngine(options: GrpcEngineOptions): GrpcEngine {
         }
         timeoutMs = parsed.timeoutMs;
       }
-      const correlationId = correlationIdFrom((name) => headerValue(headers[name]));
-      const observed = options.observer.begin({
-        service: route.service.typeName,
-        method: route.method.name,
-        protocol: "grpc",
-        peer: options.peerOf(stream),
-        correlationId,
-      });
+      const { correlationId, observed } = begin(route, stream, headers, "grpc");
       new GrpcServerCall({
         route,
         stream,

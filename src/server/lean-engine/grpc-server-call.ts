@@ -72,6 +72,7 @@ export class GrpcServerCall {
       init.route.service,
       init.headers,
       init.deadline,
+      "grpc",
     );
     this.#context = context;
     this.#callContext = {

@@ -9,7 +9,6 @@ import { type ContextValues, createContextValues, type HandlerContext } from "@c
  * values and the URL. A handler that reads none of them costs one small object per call.
  */
 export class LeanHandlerContext implements HandlerContext {
-  readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   #controller: AbortController | undefined;
   #abortReason: unknown;
@@ -25,6 +24,8 @@ export class LeanHandlerContext implements HandlerContext {
     private readonly headers: IncomingHttpHeaders,
     /** Absolute deadline on the `Date.now()` scale, if the caller set one. */
     readonly deadline: number | undefined,
+    /** "grpc" or "connect". */
+    readonly protocolName: string,
   ) {}
 
   get signal(): AbortSignal {
