@@ -96,13 +96,15 @@ async function start(): Promise<number> {
       return listen(createHttp2Server(handler));
     }
     case "protomesh": {
-      // Everything on, as in production: health, metrics, correlation ids, an access log that
-      // formats every line (to /dev/null, asynchronously, as pino is used in production).
+      // Everything on, as in production: health, metrics, correlation ids, and an access log
+      // that formats every line, written to /dev/null through pino's destination with a 4 KiB
+      // buffer (one write(2) per ~40 lines instead of one per line, as a busy production
+      // service would configure it).
       const server = createServer({
         services: [
           defineService(EchoService, { echo: (request: EchoMessage) => request } as never),
         ],
-        logger: pino(pino.destination({ dest: "/dev/null", sync: false })),
+        logger: pino(pino.destination({ dest: "/dev/null", sync: true, minLength: 4096 })),
       });
       readCount = async () => {
         const metric = server.metrics.getSingleMetric("grpc_server_handled_total") as

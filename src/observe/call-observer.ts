@@ -57,30 +57,40 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
   };
   return {
     begin(call) {
-      const started = performance.now();
       const { metrics: methodMetrics, log } = handles(call);
       methodMetrics?.started();
-      let ended = false;
-      return {
-        end(code) {
-          if (ended) return;
-          ended = true;
-          const elapsedMs = performance.now() - started;
-          const codeName = grpcCodeName(code);
-          methodMetrics?.handled(codeName, elapsedMs / 1000);
-          log?.info(
-            {
-              code: codeName,
-              durationMs: Math.round(elapsedMs * 1000) / 1000,
-              correlationId: call.correlationId,
-              peer: call.peer,
-            },
-            "call",
-          );
-        },
-      };
+      return new ObservedServerCall(call, methodMetrics, log);
     },
   };
+}
+
+/** A class, not a closure: one small object per call, its method shared on the prototype. */
+class ObservedServerCall implements ObservedCall {
+  readonly #started = performance.now();
+  #ended = false;
+
+  constructor(
+    private readonly call: CallStart,
+    private readonly metrics: MethodMetrics | undefined,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  end(code: Code | 0): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const elapsedMs = performance.now() - this.#started;
+    const codeName = grpcCodeName(code);
+    this.metrics?.handled(codeName, elapsedMs / 1000);
+    this.log?.info(
+      {
+        code: codeName,
+        durationMs: Math.round(elapsedMs * 1000) / 1000,
+        correlationId: this.call.correlationId,
+        peer: this.call.peer,
+      },
+      "call",
+    );
+  }
 }
 
 interface MethodHandles {

@@ -12,7 +12,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { type CallContext, runWithCallContext } from "../../context/index.js";
 import type { GrpcCallInit } from "./grpc-server-call.js";
-import { LeanHandlerContext } from "./lean-handler-context.js";
+import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
 export interface ConnectUnaryInit extends Omit<GrpcCallInit, "encoding"> {
@@ -43,13 +43,8 @@ export class ConnectUnaryCall {
       "connect",
     );
     this.#context = context;
-    this.#callContext = {
-      correlationId: init.correlationId,
-      deadline: init.deadline,
-      get signal() {
-        return context.signal;
-      },
-    };
+    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
+    this.#callContext = new LeanCallContext(init.correlationId, init.deadline, context);
   }
 
   start(): void {

@@ -19,7 +19,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type CallContext, runWithCallContext } from "../../context/index.js";
 import type { ObservedCall } from "../../observe/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
-import { LeanHandlerContext } from "./lean-handler-context.js";
+import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
 
 /** A method the engine can serve, resolved once when the server is built. */
@@ -75,14 +75,8 @@ export class GrpcServerCall {
       "grpc",
     );
     this.#context = context;
-    this.#callContext = {
-      correlationId: init.correlationId,
-      deadline: init.deadline,
-      // Lazy: an AbortController exists only if the handler or an outbound call reads it.
-      get signal() {
-        return context.signal;
-      },
-    };
+    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
+    this.#callContext = new LeanCallContext(init.correlationId, init.deadline, context);
   }
 
   start(): void {

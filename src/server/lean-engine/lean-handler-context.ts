@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { CallContext } from "../../context/index.js";
 
 /**
  * Connect's `HandlerContext` for the lean gRPC engine, with every costly member built only when
@@ -93,4 +94,20 @@ export class LeanHandlerContext implements HandlerContext {
 
 function copyHeaders(source: Headers, target: OutgoingHttpHeaders): void {
   for (const [name, value] of source) target[name] = value;
+}
+
+/**
+ * The `CallContext` of a lean-engine call: its `signal` getter (on the prototype, no closure
+ * per call) reads the handler context's lazy signal, so none is made unless someone asks.
+ */
+export class LeanCallContext implements CallContext {
+  constructor(
+    readonly correlationId: string,
+    readonly deadline: number | undefined,
+    private readonly context: LeanHandlerContext,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.context.signal;
+  }
 }
