@@ -95,6 +95,29 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
     await stillServes();
   });
 
+  it("answers an error before any message trailers-only, grpc-message percent-encoded", async () => {
+    const body = frame(
+      toBinary(StringValueSchema, create(StringValueSchema, { value: "fail:9:bad ü%" })),
+    );
+    const response = await rawRequest(url, say, body);
+    expect(response.headers["grpc-status"]).toBe(status(Code.FailedPrecondition));
+    expect(response.headers["grpc-message"]).toBe("bad%20%C3%BC%25");
+    expect(response.trailers).toEqual({});
+    expect(response.body.length).toBe(0);
+  });
+
+  it("refuses an oversized message in the middle of a client stream: RESOURCE_EXHAUSTED", async () => {
+    const small = frame(hello);
+    const huge = frame(Buffer.alloc(16), { length: 64 * 1024 * 1024 });
+    const response = await rawRequest(
+      url,
+      "/test.echo.v1.EchoService/Collect",
+      Buffer.concat([small, huge]),
+    );
+    expect(response.status).toBe(status(Code.ResourceExhausted));
+    await stillServes();
+  });
+
   it("refuses bytes that are not the request message: INVALID_ARGUMENT", async () => {
     const response = await rawRequest(url, say, frame(Buffer.from([0xff, 0xff, 0xff, 0xff])));
     expect(response.status).toBe(status(Code.InvalidArgument));
