@@ -1,6 +1,6 @@
 import { connect as connectHttp2 } from "node:http2";
 import { connect as connectTcp } from "node:net";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -78,6 +78,23 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
       "grpc-encoding": "gzip",
     });
     expect(ok.status).toBe("0");
+  });
+
+  it("compresses large responses with gzip for clients that accept it, small ones not", async () => {
+    const long = toBinary(
+      StringValueSchema,
+      create(StringValueSchema, { value: "y".repeat(4000) }),
+    );
+    const response = await rawRequest(url, say, frame(long), { "grpc-accept-encoding": "gzip" });
+    expect(response.status).toBe("0");
+    expect(response.headers["grpc-encoding"]).toBe("gzip");
+    expect(response.body[0]).toBe(1);
+    expect(gunzipSync(response.body.subarray(5))).toEqual(Buffer.from(long));
+    const short = await rawRequest(url, say, frame(hello), { "grpc-accept-encoding": "gzip" });
+    expect(short.body[0]).toBe(0);
+    const plain = await rawRequest(url, say, frame(long));
+    expect(plain.headers["grpc-encoding"]).toBeUndefined();
+    expect(plain.body[0]).toBe(0);
   });
 
   it("refuses an unknown grpc-encoding with UNIMPLEMENTED and says what it accepts", async () => {

@@ -15,7 +15,7 @@ import type { GrpcCallInit } from "./grpc-server-call.js";
 import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
-export interface ConnectUnaryInit extends Omit<GrpcCallInit, "encoding"> {
+export interface ConnectUnaryInit extends Omit<GrpcCallInit, "encoding" | "acceptsGzip"> {
   /** true for application/json, false for application/proto. */
   readonly json: boolean;
 }

@@ -149,6 +149,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
         timeoutMs,
         encoding,
+        acceptsGzip: acceptsGzip(headers["grpc-accept-encoding"]),
         maxReceiveMessageBytes: options.maxReceiveMessageBytes,
         observed,
       }).start();
@@ -169,6 +170,13 @@ function respondError(stream: ServerHttp2Stream, error: ConnectError): void {
   stream.respond(headers, { endStream: true });
   // Whatever body the client still sends is not wanted.
   stream.resume();
+}
+
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  return String(header)
+    .split(",")
+    .some((codec) => codec.trim() === "gzip");
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -4,7 +4,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import {
   create,
   type DescMessage,
@@ -40,6 +40,8 @@ export interface GrpcCallInit {
   readonly timeoutMs: number | undefined;
   /** "gzip" when the request messages may be compressed, else undefined. */
   readonly encoding: "gzip" | undefined;
+  /** The client accepts gzip responses (grpc-accept-encoding): large messages are compressed. */
+  readonly acceptsGzip: boolean;
   readonly maxReceiveMessageBytes: number;
   readonly observed: ObservedCall;
 }
@@ -48,6 +50,9 @@ const contentType = "application/grpc";
 const acceptEncoding = "gzip,identity";
 // Pause the request stream while this many messages wait for a streaming handler.
 const queueHighWater = 16;
+// Smaller messages are sent uncompressed even to gzip-accepting clients (as connect-node's
+// compressMinBytes default): compressing them costs more CPU than the bytes it saves.
+const compressMinBytes = 1024;
 
 /**
  * One gRPC call on the lean engine, from request headers to trailers. Unary and
@@ -305,9 +310,14 @@ export class GrpcServerCall {
   #encode(output: unknown): Buffer {
     const schema: DescMessage = this.#init.route.method.output;
     const message = isMessage(output, schema) ? output : create(schema, output as never);
-    const bytes = toBinary(schema, message);
+    let bytes: Uint8Array = toBinary(schema, message);
+    let flag = 0;
+    if (this.#init.acceptsGzip && bytes.length >= compressMinBytes) {
+      bytes = gzipSync(bytes);
+      flag = 1;
+    }
     const frame = Buffer.allocUnsafe(5 + bytes.length);
-    frame[0] = 0;
+    frame[0] = flag;
     frame.writeUInt32BE(bytes.length, 1);
     frame.set(bytes, 5);
     return frame;
@@ -319,6 +329,7 @@ export class GrpcServerCall {
       "content-type": contentType,
       "grpc-accept-encoding": acceptEncoding,
     };
+    if (this.#init.acceptsGzip) headers["grpc-encoding"] = "gzip";
     this.#context.copyResponseHeader(headers);
     headers[this.#init.correlationHeader] = this.#init.correlationId;
     return headers;
