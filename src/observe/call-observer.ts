@@ -3,31 +3,28 @@ import type { Logger } from "pino";
 import { grpcCodeName } from "./grpc-code-name.js";
 import type { MethodMetrics, ServerMetrics } from "./server-metrics.js";
 
-/** What is known of an inbound call when it starts. */
-export interface CallStart {
-  /** Fully-qualified service name, e.g. "acme.order.v1.OrderService". */
-  readonly service: string;
-  /** Method name as in the proto, e.g. "GetOrder". */
-  readonly method: string;
-  /** "grpc", "grpc-web" or "connect". */
-  readonly protocol: string;
-  /** The caller's address, "ip:port". */
-  readonly peer: string;
-  readonly correlationId: string;
-}
-
 /** One call being observed; `end` is called exactly once with its final status (0 = OK). */
 export interface ObservedCall {
   end(code: Code | 0): void;
 }
 
+/** The observer of one method on one protocol; engines resolve it once and keep it. */
+export interface MethodObserver {
+  /** A call began, from `peer` ("ip:port"), with its correlation id. */
+  begin(peer: string, correlationId: string): ObservedCall;
+}
+
 /**
  * The server concerns that watch every call — RED metrics and the access log — written once
- * and driven by every engine (the lean gRPC engine calls it directly, connect-node through an
+ * and driven by every engine (the lean engine calls it directly, connect-node through an
  * interceptor), so a call is counted and logged the same way whichever engine served it.
  */
 export interface CallObserver {
-  begin(call: CallStart): ObservedCall;
+  /**
+   * The observer for a method: `service` fully qualified ("acme.order.v1.OrderService"),
+   * `method` as in the proto ("GetOrder"), `protocol` "grpc", "grpc-web" or "connect".
+   */
+  forMethod(service: string, method: string, protocol: string): MethodObserver;
 }
 
 export interface CallObserverOptions {
@@ -40,26 +37,25 @@ export interface CallObserverOptions {
 /** Builds the observer both engines share. */
 export function createCallObserver(options: CallObserverOptions): CallObserver {
   const { metrics, logger } = options;
-  // Resolved once per method and protocol: per call only a Map hit. A pino child per method
-  // serialises `method` and `protocol` once, so each line formats only what changes.
-  const perMethod = new Map<string, MethodHandles>();
-  const handles = (call: CallStart): MethodHandles => {
-    const key = `${call.protocol} ${call.service}/${call.method}`;
-    let found = perMethod.get(key);
-    if (!found) {
-      found = {
-        metrics: metrics?.forMethod(call.service, call.method),
-        log: logger?.child({ method: `/${call.service}/${call.method}`, protocol: call.protocol }),
-      };
-      perMethod.set(key, found);
-    }
-    return found;
-  };
+  const cache = new Map<string, MethodObserver>();
   return {
-    begin(call) {
-      const { metrics: methodMetrics, log } = handles(call);
-      methodMetrics?.started();
-      return new ObservedServerCall(call, methodMetrics, log);
+    forMethod(service, method, protocol) {
+      const key = `${protocol} ${service}/${method}`;
+      let found = cache.get(key);
+      if (!found) {
+        // A pino child per method serialises `method` and `protocol` once, so each line
+        // formats only what changes.
+        const methodMetrics = metrics?.forMethod(service, method);
+        const log = logger?.child({ method: `/${service}/${method}`, protocol });
+        found = {
+          begin(peer, correlationId) {
+            methodMetrics?.started();
+            return new ObservedServerCall(peer, correlationId, methodMetrics, log);
+          },
+        };
+        cache.set(key, found);
+      }
+      return found;
     },
   };
 }
@@ -70,7 +66,8 @@ class ObservedServerCall implements ObservedCall {
   #ended = false;
 
   constructor(
-    private readonly call: CallStart,
+    private readonly peer: string,
+    private readonly correlationId: string,
     private readonly metrics: MethodMetrics | undefined,
     private readonly log: Logger | undefined,
   ) {}
@@ -85,15 +82,10 @@ class ObservedServerCall implements ObservedCall {
       {
         code: codeName,
         durationMs: Math.round(elapsedMs * 1000) / 1000,
-        correlationId: this.call.correlationId,
-        peer: this.call.peer,
+        correlationId: this.correlationId,
+        peer: this.peer,
       },
       "call",
     );
   }
-}
-
-interface MethodHandles {
-  readonly metrics: MethodMetrics | undefined;
-  readonly log: Logger | undefined;
 }

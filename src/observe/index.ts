@@ -1,7 +1,7 @@
 export type {
   CallObserver,
   CallObserverOptions,
-  CallStart,
+  MethodObserver,
   ObservedCall,
 } from "./call-observer.js";
 export { createCallObserver } from "./call-observer.js";

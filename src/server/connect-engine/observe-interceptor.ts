@@ -18,13 +18,13 @@ export function createObserveInterceptor(observer: CallObserver): Interceptor {
   return (next) => async (request) => {
     const correlationId = correlationIdFrom((name) => request.header.get(name));
     request.contextValues.set(correlationIdKey, correlationId);
-    const observed = observer.begin({
-      service: request.service.typeName,
-      method: request.method.name,
-      protocol: protocolOf(request.header.get("content-type")),
-      peer: request.contextValues.get(peerKey),
-      correlationId,
-    });
+    const observed = observer
+      .forMethod(
+        request.service.typeName,
+        request.method.name,
+        protocolOf(request.header.get("content-type")),
+      )
+      .begin(request.contextValues.get(peerKey), correlationId);
     try {
       const response = await next(request);
       if (!response.stream) {

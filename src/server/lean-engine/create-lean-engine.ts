@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
-import type { CallObserver } from "../../observe/index.js";
+import type { CallObserver, MethodObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { ConnectUnaryCall } from "./connect-unary-call.js";
@@ -48,25 +48,20 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
           service,
           method,
           handler: handler.bind(impl),
+          observeGrpc: options.observer.forMethod(service.typeName, method.name, "grpc"),
+          observeConnect: options.observer.forMethod(service.typeName, method.name, "connect"),
         });
       }
     }
   }
 
   const begin = (
-    route: GrpcRoute,
+    observer: MethodObserver,
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
-    protocol: string,
   ) => {
     const correlationId = correlationIdFrom((name) => headerValue(headers[name]));
-    const observed = options.observer.begin({
-      service: route.service.typeName,
-      method: route.method.name,
-      protocol,
-      peer: options.peerOf(stream),
-      correlationId,
-    });
+    const observed = observer.begin(options.peerOf(stream), correlationId);
     return { correlationId, observed };
   };
 
@@ -84,7 +79,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         headerValue(headers["connect-timeout-ms"]) ?? null,
         options.maxTimeoutMs,
       );
-      const { correlationId, observed } = begin(route, stream, headers, "connect");
+      const { correlationId, observed } = begin(route.observeConnect, stream, headers);
       const call = new ConnectUnaryCall({
         route,
         stream,
@@ -139,7 +134,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         }
         timeoutMs = parsed.timeoutMs;
       }
-      const { correlationId, observed } = begin(route, stream, headers, "grpc");
+      const { correlationId, observed } = begin(route.observeGrpc, stream, headers);
       new GrpcServerCall({
         route,
         stream,

@@ -17,7 +17,7 @@ import {
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type CallContext, runWithCallContext } from "../../context/index.js";
-import type { ObservedCall } from "../../observe/index.js";
+import type { MethodObserver, ObservedCall } from "../../observe/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
 import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
@@ -27,6 +27,9 @@ export interface GrpcRoute {
   readonly service: DescService;
   readonly method: DescMethod;
   readonly handler: (input: unknown, context: LeanHandlerContext) => unknown;
+  /** The shared call observer of this method, resolved once per protocol. */
+  readonly observeGrpc: MethodObserver;
+  readonly observeConnect: MethodObserver;
 }
 
 /** What one call needs from the engine. */
