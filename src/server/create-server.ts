@@ -210,7 +210,7 @@ export function createServer(options: ServerOptions): Server {
     session.setTimeout(idleTimeoutMs, () => session.close());
     session.on("error", () => {});
     session.once("close", () => sessions.delete(session));
-    if (draining) session.close();
+    if (draining) goAway(session);
   });
 
   const http1 = createHttp1Server(
@@ -283,8 +283,13 @@ export function createServer(options: ServerOptions): Server {
       }
       front.close(() => resolve());
     });
-    // GOAWAY: peers open no new streams; streams in flight run on.
-    for (const session of sessions) session.close();
+    // Two GOAWAYs, as gRPC servers do: the first (last stream id 2^31-1) tells peers to open no
+    // new streams while still accepting those already on the wire, which then fail cleanly with
+    // UNAVAILABLE (draining); one ping round trip later the final GOAWAY, and the session closes
+    // once its in-flight streams end. Streams a client still opens after that are refused
+    // (REFUSED_STREAM: gRPC clients map it to UNAVAILABLE and retry; connect-node's client
+    // reports INTERNAL).
+    for (const session of sessions) goAway(session);
     // HTTP/1.1 keep-alive connections with no request in flight (the rest close after theirs).
     for (const socket of http1Sockets) if (!http1Busy.get(socket)) socket.destroySoon();
     const timer = setTimeout(() => {
@@ -324,6 +329,15 @@ function isLeanGrpc(contentType: string | undefined): boolean {
     contentType === "application/grpc+proto" ||
     (contentType !== undefined && /^application\/grpc(\+proto)?\s*;/.test(contentType))
   );
+}
+
+function goAway(session: Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  const closeNow = () => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  if (!session.ping(closeNow)) closeNow();
 }
 
 /** A header list's size as HTTP/2 counts it: name + value + 32 bytes per field. */

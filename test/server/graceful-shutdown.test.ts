@@ -48,8 +48,9 @@ describe("graceful shutdown", () => {
 
     const closed = server.close();
     // New calls, on the existing connection (GOAWAY) or a new one (listener closed), fail fast.
-    // On the old connection the server refuses the stream (RST_STREAM REFUSED_STREAM, which
-    // gRPC maps to UNAVAILABLE; connect-node's client reports it as INTERNAL).
+    // On the old connection: either our draining check answers UNAVAILABLE, or — when the
+    // request crosses the final GOAWAY — HTTP/2 refuses the stream (REFUSED_STREAM, which gRPC
+    // maps to UNAVAILABLE and retries; connect-node's client reports it as INTERNAL).
     const late = await failure(client.say({ value: "late" }));
     expect(
       late.code === Code.Unavailable || /REFUSED_STREAM/.test(String(late.cause)),
