@@ -343,6 +343,9 @@ export class GrpcServerCall {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#init.observed.end(code);
+    // As Connect's contract says, a handler's signal also aborts when the call completes; only
+    // if one was made, and with a reason (no DOMException).
+    if (code === 0) this.#context.completed();
   }
 
   #onClose(): void {

@@ -1,6 +1,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import type { CallContext } from "../../context/index.js";
 
 /**
@@ -32,7 +38,10 @@ export class LeanHandlerContext implements HandlerContext {
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+      if (this.#aborted) {
+        this.#abortReason ??= new ConnectError("the call has completed", Code.Canceled);
+        this.#controller.abort(this.#abortReason);
+      }
     }
     return this.#controller.signal;
   }
@@ -79,6 +88,16 @@ export class LeanHandlerContext implements HandlerContext {
     this.#aborted = true;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+  }
+
+  /** The call completed successfully: a signal already handed out aborts, none is made. */
+  completed(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    if (this.#controller) {
+      this.#abortReason = new ConnectError("the call has completed", Code.Canceled);
+      this.#controller.abort(this.#abortReason);
+    }
   }
 
   /** Copies what the handler set in `responseHeader` (if it touched it) into `target`. */
