@@ -68,7 +68,7 @@ export const suite: BenchSuite = {
     }
     const repetitions = quick ? 1 : 5;
     const durationS = quick ? 2 : 5;
-    const warmUpS = quick ? 0.5 : 1;
+    const warmUpS = 1;
     const dir = mkdtempSync(join(tmpdir(), "protomesh-bench-"));
     const bodies = { grpc: join(dir, "body.grpc"), "connect-json": join(dir, "body.json") };
     writeFileSync(bodies.grpc, echoGrpcBody());

@@ -69,7 +69,11 @@ export interface ServerOptions {
    * connect-node does). Default: no cap.
    */
   readonly maxTimeoutMs?: number | undefined;
-  /** A connection with no traffic this long is closed (GOAWAY). Default 5 min. */
+  /**
+   * A connection that starts no call for this long (checked every idleTimeoutMs, so between
+   * 1× and 2× of it) is closed with GOAWAY, letting calls still open on it finish; as grpc-go's
+   * MaxConnectionIdle. Default 5 min.
+   */
   readonly idleTimeoutMs?: number | undefined;
   /**
    * A client must send its protocol preface (or TLS handshake) and HTTP/1.1 request headers
@@ -142,13 +146,13 @@ export function createServer(options: ServerOptions): Server {
 
   let draining = false;
   const http1Busy = new WeakMap<Socket, number>();
-  const peers = new WeakMap<Http2Session, string>();
+  const sessionInfo = new WeakMap<Http2Session, SessionInfo>();
   const lean = createLeanEngine({
     services,
     observer,
     maxReceiveMessageBytes,
     maxTimeoutMs,
-    peerOf: (stream) => peers.get(stream.session as Http2Session) ?? "unknown",
+    peerOf: (stream) => sessionInfo.get(stream.session as Http2Session)?.peer ?? "unknown",
     draining: () => draining,
   });
   const connect = createConnectEngine({ services, observer, maxReceiveMessageBytes, maxTimeoutMs });
@@ -193,6 +197,8 @@ export function createServer(options: ServerOptions): Server {
       flags: number,
       rawHeaders: string[],
     ) => {
+      const info = sessionInfo.get(stream.session as Http2Session);
+      if (info) info.streams++;
       if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
         refuseHeaders(stream, isLeanGrpc(headers["content-type"]));
@@ -206,12 +212,29 @@ export function createServer(options: ServerOptions): Server {
   http2.on("session", (session: Http2Session) => {
     sessions.add(session);
     const socket = session.socket;
-    peers.set(session, `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`);
-    session.setTimeout(idleTimeoutMs, () => session.close());
+    sessionInfo.set(session, {
+      peer: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+      streams: 0,
+      streamsAtLastSweep: -1,
+    });
     session.on("error", () => {});
     session.once("close", () => sessions.delete(session));
     if (draining) goAway(session);
   });
+
+  // Idle connections: swept every idleTimeoutMs, a session that started no stream since the
+  // previous sweep gets a graceful GOAWAY (its open streams still finish). Not node's
+  // session.setTimeout, which re-arms a timer on every frame read or written: measurable on the
+  // hot path.
+  const idleSweep = setInterval(() => {
+    for (const session of sessions) {
+      const info = sessionInfo.get(session);
+      if (!info) continue;
+      if (info.streams === info.streamsAtLastSweep) goAway(session);
+      info.streamsAtLastSweep = info.streams;
+    }
+  }, idleTimeoutMs);
+  idleSweep.unref();
 
   const http1 = createHttp1Server(
     {
@@ -273,6 +296,7 @@ export function createServer(options: ServerOptions): Server {
   function close(): Promise<void> {
     if (closing) return closing;
     draining = true;
+    clearInterval(idleSweep);
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     health.shutdown();
@@ -320,6 +344,13 @@ export function createServer(options: ServerOptions): Server {
       });
     },
   };
+}
+
+interface SessionInfo {
+  readonly peer: string;
+  /** Streams started on the session, for the idle sweep. */
+  streams: number;
+  streamsAtLastSweep: number;
 }
 
 /** The content types the lean engine serves; everything else goes to connect-node. */
