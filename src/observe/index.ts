@@ -1,1 +1,11 @@
+export type {
+  CallObserver,
+  CallObserverOptions,
+  MethodObserver,
+  ObservedCall,
+} from "./call-observer.js";
+export { createCallObserver } from "./call-observer.js";
 export { correlationIdFrom, correlationIdHeader } from "./correlation-id.js";
+export { grpcCodeName } from "./grpc-code-name.js";
+export type { MethodMetrics, ServerMetrics, ServerMetricsOptions } from "./server-metrics.js";
+export { createServerMetrics } from "./server-metrics.js";

@@ -1,21 +1,87 @@
 import {
+  createServer as createHttp1Server,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
+  constants,
   createServer as createHttp2Server,
-  type Http2Server,
-  type ServerHttp2Session,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
 } from "node:http2";
-import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { Code } from "@connectrpc/connect";
+import { type Logger, pino } from "pino";
+import type { Registry } from "prom-client";
+import { createCallObserver, createServerMetrics } from "../observe/index.js";
+import { createConnectEngine } from "./connect-engine/index.js";
+import { createHealth, type Health, ServingStatus } from "./health/index.js";
+import { createLeanEngine } from "./lean-engine/index.js";
+import { serverDefaults } from "./server-defaults.js";
 import type { ServiceRegistration } from "./service-registration.js";
-import { withCallContext } from "./with-call-context.js";
+
+/** TLS for the listener; HTTP/2 and HTTP/1.1 are negotiated by ALPN. */
+export interface ServerTlsOptions {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** CA certificates that client certificates must chain to (with `requireClientCert`). */
+  readonly ca?: string | Buffer | undefined;
+  /** Mutual TLS: refuse clients without a certificate signed by `ca`. Default false. */
+  readonly requireClientCert?: boolean | undefined;
+}
 
 export interface ServerOptions {
   /** The services to serve, built with `defineService`. */
   readonly services: readonly ServiceRegistration[];
+  /** Serve TLS (h2 + http/1.1 by ALPN) instead of cleartext (h2c prior knowledge + HTTP/1.1). */
+  readonly tls?: ServerTlsOptions | undefined;
   /**
    * How long `close()` lets in-flight calls finish before it cancels them. Default 10 s, the
    * usual Kubernetes grace period less time for the endpoint to leave the load balancer.
    */
-  readonly drainTimeoutMs?: number;
+  readonly drainTimeoutMs?: number | undefined;
+  /** Close the server on SIGTERM and SIGINT (graceful shutdown). Default false: the app decides. */
+  readonly handleSignals?: boolean | undefined;
+  /**
+   * The access log, one line per call. Default: pino at info level on stdout (silent when
+   * NODE_ENV=test). Pass `false` for none.
+   */
+  readonly logger?: Logger | false | undefined;
+  /** Where the RED metrics are registered. Default: a new Registry for this server. */
+  readonly metricsRegistry?: Registry | undefined;
+  /**
+   * The path serving Prometheus metrics on the same port (GET, any protocol). Default
+   * "/metrics"; `false` to not serve them (then read `server.metrics` yourself).
+   */
+  readonly metricsPath?: string | false | undefined;
+  /** Largest request message, after decompression. Default 4 MiB, as gRPC (RESOURCE_EXHAUSTED). */
+  readonly maxReceiveMessageBytes?: number | undefined;
+  /** Concurrent streams per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  readonly maxConcurrentStreams?: number | undefined;
+  /** Largest header list a client may send (SETTINGS_MAX_HEADER_LIST_SIZE). Default 16 KiB. */
+  readonly maxHeaderListBytes?: number | undefined;
+  /**
+   * Largest deadline a caller may ask for; longer ones fail with INVALID_ARGUMENT (as
+   * connect-node does). Default: no cap.
+   */
+  readonly maxTimeoutMs?: number | undefined;
+  /**
+   * A connection that starts no call for this long (checked every idleTimeoutMs, so between
+   * 1× and 2× of it) is closed with GOAWAY, letting calls still open on it finish; as grpc-go's
+   * MaxConnectionIdle. Default 5 min.
+   */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * A client must send its protocol preface (or TLS handshake) and HTTP/1.1 request headers
+   * within this time, else the connection is dropped (slow-client protection). Default 10 s.
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /** Register `grpc.health.v1.Health`. Default true. */
+  readonly health?: boolean | undefined;
 }
 
 export interface ListenOptions {
@@ -34,53 +100,343 @@ export interface ServerAddress {
 
 export interface Server {
   listen(options?: ListenOptions): Promise<ServerAddress>;
-  /** Stops taking calls, lets in-flight calls finish up to the drain timeout, then cancels. */
+  /**
+   * Graceful shutdown: health turns NOT_SERVING, the listener stops accepting, connections get
+   * GOAWAY, new calls fail fast with UNAVAILABLE, in-flight calls finish up to the drain
+   * timeout, then the rest are cancelled. Resolves once every connection is closed.
+   */
   close(): Promise<void>;
+  /** The health service's statuses, settable from code. */
+  readonly health: Health;
+  /** The registry holding this server's RED metrics. */
+  readonly metrics: Registry;
 }
 
-/** Serves gRPC, gRPC-Web and the Connect protocol for every service on one HTTP/2 (h2c) port. */
+const preface = Buffer.from("PRI * HTTP/2.0");
+
+/**
+ * Serves gRPC, gRPC-Web and the Connect protocol for every service on one port: gRPC
+ * (`application/grpc[+proto]` over HTTP/2) on the lean engine, everything else through
+ * connect-node. Cleartext ports take HTTP/2 with prior knowledge and HTTP/1.1 (told apart by
+ * the first bytes); TLS ports negotiate with ALPN.
+ */
 export function createServer(options: ServerOptions): Server {
-  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
-  const handler = connectNodeAdapter({
-    routes(router) {
-      for (const registration of options.services) {
-        const { service, impl } = withCallContext(registration);
-        router.service(service, impl);
-      }
-    },
-  });
-  const http2: Http2Server = createHttp2Server(handler);
-  const sessions = new Set<ServerHttp2Session>();
-  http2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+  const drainTimeoutMs = options.drainTimeoutMs ?? serverDefaults.drainTimeoutMs;
+  const maxReceiveMessageBytes =
+    options.maxReceiveMessageBytes ?? serverDefaults.maxReceiveMessageBytes;
+  const maxTimeoutMs = options.maxTimeoutMs ?? serverDefaults.maxTimeoutMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? serverDefaults.idleTimeoutMs;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? serverDefaults.handshakeTimeoutMs;
+  const metricsPath = options.metricsPath ?? serverDefaults.metricsPath;
+  const maxHeaderListBytes = options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes;
+
+  const health = createHealth();
+  const services = [...options.services];
+  if (options.health ?? true) services.push(health.registration);
+  health.setStatus("", ServingStatus.SERVING);
+  for (const { service } of services) health.setStatus(service.typeName, ServingStatus.SERVING);
+
+  const metrics = createServerMetrics(
+    options.metricsRegistry ? { registry: options.metricsRegistry } : {},
+  );
+  const observer = createCallObserver({
+    metrics,
+    logger: options.logger === false ? undefined : (options.logger ?? defaultLogger()),
   });
 
+  let draining = false;
+  const http1Busy = new WeakMap<Socket, number>();
+  const sessionInfo = new WeakMap<Http2Session, SessionInfo>();
+  const lean = createLeanEngine({
+    services,
+    observer,
+    maxReceiveMessageBytes,
+    maxTimeoutMs,
+    peerOf: (stream) => sessionInfo.get(stream.session as Http2Session)?.peer ?? "unknown",
+    draining: () => draining,
+  });
+  const connect = createConnectEngine({ services, observer, maxReceiveMessageBytes, maxTimeoutMs });
+
+  const onRequest = (
+    request: IncomingMessage | Http2ServerRequest,
+    response: ServerResponse | Http2ServerResponse,
+  ) => {
+    if (metricsPath && request.method === "GET" && request.url === metricsPath) {
+      serveMetrics(metrics.registry, response);
+      return;
+    }
+    if ("shouldKeepAlive" in response) {
+      // HTTP/1.1: count requests per connection so a drain can close the idle ones.
+      const socket = request.socket;
+      http1Busy.set(socket, (http1Busy.get(socket) ?? 0) + 1);
+      response.once("close", () => {
+        const left = (http1Busy.get(socket) ?? 1) - 1;
+        http1Busy.set(socket, left);
+        if (draining && left === 0) socket.destroySoon();
+      });
+      if (draining) response.shouldKeepAlive = false;
+    }
+    connect(request, response);
+  };
+
+  // Never listens: it only turns the streams the dispatcher hands it into compat
+  // request/response pairs for connect-node.
+  const compat = createHttp2Server(onRequest);
+  const http2 = createHttp2Server({
+    settings: {
+      maxConcurrentStreams: options.maxConcurrentStreams ?? serverDefaults.maxConcurrentStreams,
+      maxHeaderListSize: maxHeaderListBytes,
+    },
+    maxSessionInvalidFrames: 100,
+  });
+  http2.on(
+    "stream",
+    (
+      stream: ServerHttp2Stream,
+      headers: IncomingHttpHeaders,
+      flags: number,
+      rawHeaders: string[],
+    ) => {
+      const info = sessionInfo.get(stream.session as Http2Session);
+      if (info) info.streams++;
+      if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
+        // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
+        refuseHeaders(stream, isLeanGrpc(headers["content-type"]));
+      } else if (isLeanGrpc(headers["content-type"])) lean.handleGrpc(stream, headers);
+      else if (!lean.handleConnectUnary(stream, headers)) {
+        compat.emit("stream", stream, headers, flags, rawHeaders);
+      }
+    },
+  );
+  const sessions = new Set<Http2Session>();
+  http2.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    const socket = session.socket;
+    sessionInfo.set(session, {
+      peer: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+      streams: 0,
+      streamsAtLastSweep: -1,
+    });
+    session.on("error", () => {});
+    session.once("close", () => sessions.delete(session));
+    if (draining) goAway(session);
+  });
+
+  // Idle connections: swept every idleTimeoutMs, a session that started no stream since the
+  // previous sweep gets a graceful GOAWAY (its open streams still finish). Not node's
+  // session.setTimeout, which re-arms a timer on every frame read or written: measurable on the
+  // hot path.
+  const idleSweep = setInterval(() => {
+    for (const session of sessions) {
+      const info = sessionInfo.get(session);
+      if (!info) continue;
+      if (info.streams === info.streamsAtLastSweep) goAway(session);
+      info.streamsAtLastSweep = info.streams;
+    }
+  }, idleTimeoutMs);
+  idleSweep.unref();
+
+  const http1 = createHttp1Server(
+    {
+      headersTimeout: handshakeTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: maxHeaderListBytes,
+    },
+    onRequest,
+  );
+  http1.setTimeout(idleTimeoutMs);
+
+  const sockets = new Set<Socket>();
+  const http1Sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      http1Sockets.delete(socket);
+    });
+    socket.on("error", () => socket.destroy());
+  };
+  const front = options.tls
+    ? createTlsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          requestCert: options.tls.requireClientCert ?? false,
+          rejectUnauthorized: options.tls.requireClientCert ?? false,
+          ALPNProtocols: ["h2", "http/1.1"],
+          handshakeTimeout: handshakeTimeoutMs,
+        },
+        (socket: TLSSocket) => {
+          track(socket);
+          const isHttp2 = socket.alpnProtocol === "h2";
+          if (!isHttp2) http1Sockets.add(socket);
+          (isHttp2 ? http2 : http1).emit("connection", socket);
+        },
+      )
+    : createNetServer((socket) => {
+        track(socket);
+        sniff(socket, handshakeTimeoutMs, (isHttp2) => {
+          if (!isHttp2) http1Sockets.add(socket);
+          (isHttp2 ? http2 : http1).emit("connection", socket);
+          // The HTTP/1 parser reads the bytes put back only once the socket flows again.
+          if (!isHttp2) socket.resume();
+        });
+      });
+  front.on("tlsClientError", () => {});
+
+  let closing: Promise<void> | undefined;
+  const onSignal = () => void close();
+  if (options.handleSignals) {
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+
+  function close(): Promise<void> {
+    if (closing) return closing;
+    draining = true;
+    clearInterval(idleSweep);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    health.shutdown();
+    const closed = new Promise<void>((resolve) => {
+      if (!front.listening) {
+        resolve();
+        return;
+      }
+      front.close(() => resolve());
+    });
+    // Two GOAWAYs, as gRPC servers do: the first (last stream id 2^31-1) tells peers to open no
+    // new streams while still accepting those already on the wire, which then fail cleanly with
+    // UNAVAILABLE (draining); one ping round trip later the final GOAWAY, and the session closes
+    // once its in-flight streams end. Streams a client still opens after that are refused
+    // (REFUSED_STREAM: gRPC clients map it to UNAVAILABLE and retry; connect-node's client
+    // reports INTERNAL).
+    for (const session of sessions) goAway(session);
+    // HTTP/1.1 keep-alive connections with no request in flight (the rest close after theirs).
+    for (const socket of http1Sockets) if (!http1Busy.get(socket)) socket.destroySoon();
+    const timer = setTimeout(() => {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    }, drainTimeoutMs);
+    closing = closed.finally(() => clearTimeout(timer));
+    return closing;
+  }
+
   return {
+    health,
+    metrics: metrics.registry,
+    close,
     listen({ host = "127.0.0.1", port = 0 } = {}) {
       return new Promise((resolve, reject) => {
-        http2.once("error", reject);
-        http2.listen(port, host, () => {
-          http2.off("error", reject);
-          const address = http2.address() as AddressInfo;
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.off("error", reject);
+          const address = front.address() as AddressInfo;
           const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
           resolve({
             host: address.address,
             port: address.port,
-            url: `http://${urlHost}:${address.port}`,
+            url: `${options.tls ? "https" : "http"}://${urlHost}:${address.port}`,
           });
         });
       });
     },
-    close() {
-      if (!http2.listening) return Promise.resolve();
-      const closed = new Promise<void>((resolve) => http2.close(() => resolve()));
-      // GOAWAY: peers open no new streams; streams in flight run on.
-      for (const session of sessions) session.close();
-      const timer = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-      }, drainTimeoutMs);
-      return closed.finally(() => clearTimeout(timer));
-    },
   };
+}
+
+interface SessionInfo {
+  readonly peer: string;
+  /** Streams started on the session, for the idle sweep. */
+  streams: number;
+  streamsAtLastSweep: number;
+}
+
+/** The content types the lean engine serves; everything else goes to connect-node. */
+function isLeanGrpc(contentType: string | undefined): boolean {
+  return (
+    contentType === "application/grpc" ||
+    contentType === "application/grpc+proto" ||
+    (contentType !== undefined && /^application\/grpc(\+proto)?\s*;/.test(contentType))
+  );
+}
+
+function goAway(session: Http2Session): void {
+  if (session.closed || session.destroyed) return;
+  session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  const closeNow = () => {
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  if (!session.ping(closeNow)) closeNow();
+}
+
+/** A header list's size as HTTP/2 counts it: name + value + 32 bytes per field. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (const field of rawHeaders) bytes += field.length + 16;
+  return bytes;
+}
+
+function refuseHeaders(stream: ServerHttp2Stream, grpc: boolean): void {
+  stream.on("error", () => {});
+  if (grpc) {
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc",
+        "grpc-status": String(Code.ResourceExhausted),
+        "grpc-message": "header%20list%20too%20large",
+      },
+      { endStream: true },
+    );
+  } else {
+    stream.respond({ ":status": 431 }, { endStream: true });
+  }
+  stream.close(constants.NGHTTP2_NO_ERROR);
+}
+
+/**
+ * Hand-written: tells HTTP/2 with prior knowledge (its preface starts "PRI * HTTP/2.0") from
+ * HTTP/1.1 on a cleartext port by the first bytes, then puts them back for the chosen server.
+ */
+function sniff(socket: Socket, timeoutMs: number, route: (isHttp2: boolean) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const compared = Math.min(seen.length, preface.length);
+    const matches = seen.subarray(0, compared).equals(preface.subarray(0, compared));
+    if (matches && seen.length < preface.length) return;
+    socket.off("data", onData);
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(seen);
+    route(matches);
+  };
+  socket.on("data", onData);
+}
+
+function serveMetrics(registry: Registry, response: ServerResponse | Http2ServerResponse): void {
+  registry.metrics().then(
+    (text) => {
+      response.statusCode = 200;
+      response.setHeader("content-type", registry.contentType);
+      response.end(text);
+    },
+    () => {
+      response.statusCode = 500;
+      response.end();
+    },
+  );
+}
+
+let sharedLogger: Logger | undefined;
+function defaultLogger(): Logger {
+  // Silent under test runners (NODE_ENV=test, as vitest sets it) so test output stays readable.
+  sharedLogger ??= pino({
+    name: "protomesh",
+    level: process.env.NODE_ENV === "test" ? "silent" : "info",
+  });
+  return sharedLogger;
 }

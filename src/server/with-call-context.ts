@@ -2,6 +2,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type CallContext, runWithCallContext } from "../context/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
+import { correlationIdKey } from "./connect-engine/observe-interceptor.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
@@ -34,7 +35,10 @@ function wrapHandler(method: DescMethod, handler: AnyHandler): AnyHandler {
 }
 
 function callContextOf(handlerContext: HandlerContext): CallContext {
-  const correlationId = correlationIdFrom((name) => handlerContext.requestHeader.get(name));
+  // The observe interceptor picked the id already (so logs and handler agree); else pick it here.
+  const correlationId =
+    handlerContext.values.get(correlationIdKey) ??
+    correlationIdFrom((name) => handlerContext.requestHeader.get(name));
   handlerContext.responseHeader.set(correlationIdHeader, correlationId);
   const remaining = handlerContext.timeoutMs();
   return {

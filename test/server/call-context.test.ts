@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient as createConnectClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { OrderSchema, OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { type CallContext, currentCallContext } from "../../src/context/index.js";
@@ -10,8 +10,9 @@ let server: Server | undefined;
 afterEach(() => server?.close());
 
 /** An order service that reports the call context its handlers see. */
-async function serveRecording(seen: (CallContext | undefined)[]) {
+async function serveRecording(seen: (CallContext | undefined)[], protocol = "grpc") {
   server = createServer({
+    logger: false,
     services: [
       defineService(OrderService, {
         async getOrder() {
@@ -30,29 +31,36 @@ async function serveRecording(seen: (CallContext | undefined)[]) {
     ],
   });
   const { url } = await server.listen();
-  return createConnectClient(OrderService, createGrpcTransport({ baseUrl: url }));
+  const transport =
+    protocol === "grpc"
+      ? createGrpcTransport({ baseUrl: url })
+      : createConnectTransport({ baseUrl: url, httpVersion: "1.1" });
+  return createConnectClient(OrderService, transport);
 }
 
 describe("call context of inbound calls", () => {
-  it("takes the caller's x-request-id, echoes it, and sees the deadline", async () => {
-    const seen: (CallContext | undefined)[] = [];
-    const client = await serveRecording(seen);
-    let echoed: string | null = null;
-    const before = Date.now();
-    await client.getOrder(
-      { orderId: "ord_1" },
-      {
-        headers: { "x-request-id": "req-123" },
-        timeoutMs: 5_000,
-        onHeader: (h) => (echoed = h.get("x-request-id")),
-      },
-    );
-    expect(echoed).toBe("req-123");
-    expect(seen[0]?.correlationId).toBe("req-123");
-    expect(seen[0]?.deadline).toBeGreaterThan(before);
-    expect(seen[0]?.deadline).toBeLessThanOrEqual(Date.now() + 5_000);
-    expect(seen[0]?.signal).toBeInstanceOf(AbortSignal);
-  });
+  it.each(["grpc", "connect"])(
+    "takes the caller's x-request-id, echoes it, and sees the deadline (%s)",
+    async (protocol) => {
+      const seen: (CallContext | undefined)[] = [];
+      const client = await serveRecording(seen, protocol);
+      let echoed: string | null = null;
+      const before = Date.now();
+      await client.getOrder(
+        { orderId: "ord_1" },
+        {
+          headers: { "x-request-id": "req-123" },
+          timeoutMs: 5_000,
+          onHeader: (h) => (echoed = h.get("x-request-id")),
+        },
+      );
+      expect(echoed).toBe("req-123");
+      expect(seen[0]?.correlationId).toBe("req-123");
+      expect(seen[0]?.deadline).toBeGreaterThan(before);
+      expect(seen[0]?.deadline).toBeLessThanOrEqual(Date.now() + 5_000);
+      expect(seen[0]?.signal).toBeInstanceOf(AbortSignal);
+    },
+  );
 
   it("falls back to the traceparent trace id, then to a fresh id, and has no deadline unless asked", async () => {
     const seen: (CallContext | undefined)[] = [];

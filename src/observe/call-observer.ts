@@ -1,0 +1,91 @@
+import type { Code } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { grpcCodeName } from "./grpc-code-name.js";
+import type { MethodMetrics, ServerMetrics } from "./server-metrics.js";
+
+/** One call being observed; `end` is called exactly once with its final status (0 = OK). */
+export interface ObservedCall {
+  end(code: Code | 0): void;
+}
+
+/** The observer of one method on one protocol; engines resolve it once and keep it. */
+export interface MethodObserver {
+  /** A call began, from `peer` ("ip:port"), with its correlation id. */
+  begin(peer: string, correlationId: string): ObservedCall;
+}
+
+/**
+ * The server concerns that watch every call — RED metrics and the access log — written once
+ * and driven by every engine (the lean engine calls it directly, connect-node through an
+ * interceptor), so a call is counted and logged the same way whichever engine served it.
+ */
+export interface CallObserver {
+  /**
+   * The observer for a method: `service` fully qualified ("acme.order.v1.OrderService"),
+   * `method` as in the proto ("GetOrder"), `protocol` "grpc", "grpc-web" or "connect".
+   */
+  forMethod(service: string, method: string, protocol: string): MethodObserver;
+}
+
+export interface CallObserverOptions {
+  /** RED metrics; none when omitted. */
+  readonly metrics?: ServerMetrics | undefined;
+  /** The access log: one `info` line per call. None when omitted. */
+  readonly logger?: Logger | undefined;
+}
+
+/** Builds the observer both engines share. */
+export function createCallObserver(options: CallObserverOptions): CallObserver {
+  const { metrics, logger } = options;
+  const cache = new Map<string, MethodObserver>();
+  return {
+    forMethod(service, method, protocol) {
+      const key = `${protocol} ${service}/${method}`;
+      let found = cache.get(key);
+      if (!found) {
+        // A pino child per method serialises `method` and `protocol` once, so each line
+        // formats only what changes.
+        const methodMetrics = metrics?.forMethod(service, method);
+        const log = logger?.child({ method: `/${service}/${method}`, protocol });
+        found = {
+          begin(peer, correlationId) {
+            methodMetrics?.started();
+            return new ObservedServerCall(peer, correlationId, methodMetrics, log);
+          },
+        };
+        cache.set(key, found);
+      }
+      return found;
+    },
+  };
+}
+
+/** A class, not a closure: one small object per call, its method shared on the prototype. */
+class ObservedServerCall implements ObservedCall {
+  readonly #started = performance.now();
+  #ended = false;
+
+  constructor(
+    private readonly peer: string,
+    private readonly correlationId: string,
+    private readonly metrics: MethodMetrics | undefined,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  end(code: Code | 0): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const elapsedMs = performance.now() - this.#started;
+    const codeName = grpcCodeName(code);
+    this.metrics?.handled(codeName, elapsedMs / 1000);
+    this.log?.info(
+      {
+        code: codeName,
+        durationMs: Math.round(elapsedMs * 1000) / 1000,
+        correlationId: this.correlationId,
+        peer: this.peer,
+      },
+      "call",
+    );
+  }
+}

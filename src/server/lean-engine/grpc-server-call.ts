@@ -1,0 +1,406 @@
+import {
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  fromBinary,
+  isMessage,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { type CallContext, runWithCallContext } from "../../context/index.js";
+import type { MethodObserver, ObservedCall } from "../../observe/index.js";
+import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
+import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
+import { createMessageQueue, type MessageQueue } from "./message-queue.js";
+
+/** A method the engine can serve, resolved once when the server is built. */
+export interface GrpcRoute {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly handler: (input: unknown, context: LeanHandlerContext) => unknown;
+  /** The shared call observer of this method, resolved once per protocol. */
+  readonly observeGrpc: MethodObserver;
+  readonly observeConnect: MethodObserver;
+}
+
+/** What one call needs from the engine. */
+export interface GrpcCallInit {
+  readonly route: GrpcRoute;
+  readonly stream: ServerHttp2Stream;
+  readonly headers: IncomingHttpHeaders;
+  readonly correlationId: string;
+  readonly correlationHeader: string;
+  readonly deadline: number | undefined;
+  readonly timeoutMs: number | undefined;
+  /** "gzip" when the request messages may be compressed, else undefined. */
+  readonly encoding: "gzip" | undefined;
+  /** The client accepts gzip responses (grpc-accept-encoding): large messages are compressed. */
+  readonly acceptsGzip: boolean;
+  readonly maxReceiveMessageBytes: number;
+  readonly observed: ObservedCall;
+}
+
+const contentType = "application/grpc";
+const acceptEncoding = "gzip,identity";
+// Pause the request stream while this many messages wait for a streaming handler.
+const queueHighWater = 16;
+// Smaller messages are sent uncompressed even to gzip-accepting clients (as connect-node's
+// compressMinBytes default): compressing them costs more CPU than the bytes it saves.
+const compressMinBytes = 1024;
+
+/**
+ * One gRPC call on the lean engine, from request headers to trailers. Unary and
+ * server-streaming requests are read without any stream pipeline: chunks → frames → one decode
+ * → handler → one encode → respond + end + trailers. Client- and bidi-streaming requests feed a
+ * small queue. The call ends exactly once (`done`), whichever comes first: the response, an
+ * error, the deadline, or the client's RST_STREAM.
+ */
+export class GrpcServerCall {
+  readonly #init: GrpcCallInit;
+  readonly #context: LeanHandlerContext;
+  readonly #callContext: CallContext;
+  #done = false;
+  #headersSent = false;
+  #timer: NodeJS.Timeout | undefined;
+  #output: AsyncIterator<unknown> | undefined;
+
+  constructor(init: GrpcCallInit) {
+    this.#init = init;
+    const context = new LeanHandlerContext(
+      init.route.method,
+      init.route.service,
+      init.headers,
+      init.deadline,
+      "grpc",
+    );
+    this.#context = context;
+    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
+    this.#callContext = new LeanCallContext(init.correlationId, init.deadline, context);
+  }
+
+  start(): void {
+    const { stream, route, timeoutMs } = this.#init;
+    stream.on("error", ignore);
+    stream.once("close", () => this.#onClose());
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(
+        () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
+        timeoutMs,
+      );
+    }
+    const kind = route.method.methodKind;
+    if (kind === "unary" || kind === "server_streaming") this.#readSingle();
+    else this.#readStream();
+  }
+
+  /** Ends the call with an error: trailers-only if nothing was sent yet, else in the trailers. */
+  fail(reason: unknown): void {
+    if (this.#done) return;
+    const error = ConnectError.from(reason);
+    this.#finish(error.code);
+    const { stream } = this.#init;
+    if (!stream.destroyed && !stream.closed) {
+      const trailers = errorTrailers(error);
+      this.#context.copyResponseTrailer(trailers);
+      if (!this.#headersSent) {
+        this.#headersSent = true;
+        const headers = this.#responseHeaders();
+        Object.assign(headers, trailers);
+        stream.respond(headers, { endStream: true });
+      } else {
+        this.#endWithTrailers(trailers);
+      }
+      // The client may still be sending (e.g. an oversized body): stop reading it.
+      if (!stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+    }
+    this.#context.abort(error);
+    this.#stopOutput();
+  }
+
+  #readSingle(): void {
+    const { stream, maxReceiveMessageBytes } = this.#init;
+    // Unary fast path: gather the chunks (usually one) and frame them once at the end.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
+    let received = 0;
+    let checked = false;
+    stream.on("data", (chunk: Buffer) => {
+      if (this.#done) return;
+      received += chunk.length;
+      if (first === undefined) first = chunk;
+      else if (more) more.push(chunk);
+      else more = [chunk];
+      if (!checked && received >= 5) {
+        checked = true;
+        // Refuse an oversized message as soon as its length prefix arrives.
+        const head = first.length >= 5 ? first : Buffer.concat([first, ...(more ?? [])]);
+        const declared = head.readUInt32BE(1);
+        if (declared > maxReceiveMessageBytes) {
+          this.fail(
+            new ConnectError(
+              `message of ${declared} bytes exceeds the limit of ${maxReceiveMessageBytes}`,
+              Code.ResourceExhausted,
+            ),
+          );
+        }
+      }
+    });
+    stream.once("end", () => {
+      if (this.#done) return;
+      try {
+        const body = more ? Buffer.concat([first as Buffer, ...more]) : first;
+        this.#invoke(this.#decode(singleFrame(body, maxReceiveMessageBytes)));
+      } catch (error) {
+        this.fail(error);
+      }
+    });
+  }
+
+  #readStream(): void {
+    const { stream, maxReceiveMessageBytes } = this.#init;
+    const reader = createGrpcFrameReader(maxReceiveMessageBytes);
+    const queue: MessageQueue<unknown> = createMessageQueue(() => {
+      if (stream.isPaused()) stream.resume();
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (this.#done) return;
+      try {
+        for (const frame of reader.push(chunk)) queue.push(this.#decode(frame));
+        if (queue.size >= queueHighWater) stream.pause();
+      } catch (error) {
+        queue.fail(error);
+        this.fail(error);
+      }
+    });
+    stream.once("end", () => {
+      try {
+        reader.end();
+        queue.end();
+      } catch (error) {
+        queue.fail(error);
+        this.fail(error);
+      }
+    });
+    this.#invoke(queue);
+  }
+
+  #decode(frame: GrpcFrame): unknown {
+    let bytes = frame.data;
+    if (frame.compressed) {
+      if (this.#init.encoding !== "gzip") {
+        throw new ConnectError(
+          "protocol error: compressed message without a negotiated grpc-encoding",
+          Code.Internal,
+        );
+      }
+      try {
+        bytes = gunzipSync(bytes, { maxOutputLength: this.#init.maxReceiveMessageBytes });
+      } catch (cause) {
+        const tooBig = (cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+        throw new ConnectError(
+          tooBig ? "decompressed message exceeds the size limit" : "invalid gzip message",
+          tooBig ? Code.ResourceExhausted : Code.Internal,
+          undefined,
+          undefined,
+          cause,
+        );
+      }
+    }
+    try {
+      return fromBinary(this.#init.route.method.input, bytes);
+    } catch (cause) {
+      throw new ConnectError(
+        `cannot decode ${this.#init.route.method.input.typeName}`,
+        Code.InvalidArgument,
+        undefined,
+        undefined,
+        cause,
+      );
+    }
+  }
+
+  #invoke(input: unknown): void {
+    const { route } = this.#init;
+    let result: unknown;
+    try {
+      result = runWithCallContext(this.#callContext, () => route.handler(input, this.#context));
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const kind = route.method.methodKind;
+    if (kind === "unary" || kind === "client_streaming") {
+      if (isThenable(result)) {
+        result.then(
+          (output) => this.#respondUnary(output),
+          (error: unknown) => this.fail(error),
+        );
+      } else {
+        this.#respondUnary(result);
+      }
+    } else {
+      void this.#respondStream(result as AsyncIterable<unknown>);
+    }
+  }
+
+  #respondUnary(output: unknown): void {
+    if (this.#done) return;
+    const { stream } = this.#init;
+    let frame: Buffer;
+    try {
+      frame = this.#encode(output);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (stream.destroyed) return;
+    this.#headersSent = true;
+    stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+    this.#endOk(frame);
+  }
+
+  async #respondStream(source: AsyncIterable<unknown>): Promise<void> {
+    const { stream } = this.#init;
+    const callContext = this.#callContext;
+    try {
+      const iterator = runWithCallContext(callContext, () => source[Symbol.asyncIterator]());
+      this.#output = iterator;
+      for (;;) {
+        const next = await runWithCallContext(callContext, () => iterator.next());
+        if (this.#done) return;
+        if (next.done) break;
+        const frame = this.#encode(next.value);
+        if (!this.#headersSent) {
+          this.#headersSent = true;
+          stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+        }
+        if (!stream.write(frame)) await drained(stream);
+        if (this.#done) return;
+      }
+      if (!this.#headersSent) {
+        this.#headersSent = true;
+        stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+      }
+      this.#endOk(undefined);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  #endOk(frame: Buffer | undefined): void {
+    const trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
+    this.#context.copyResponseTrailer(trailers);
+    this.#finish(0);
+    this.#endWithTrailers(trailers, frame);
+  }
+
+  #endWithTrailers(trailers: OutgoingHttpHeaders, frame?: Buffer): void {
+    const { stream } = this.#init;
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    if (frame) stream.end(frame);
+    else stream.end();
+  }
+
+  #encode(output: unknown): Buffer {
+    const schema: DescMessage = this.#init.route.method.output;
+    const message = isMessage(output, schema) ? output : create(schema, output as never);
+    let bytes: Uint8Array = toBinary(schema, message);
+    let flag = 0;
+    if (this.#init.acceptsGzip && bytes.length >= compressMinBytes) {
+      bytes = gzipSync(bytes);
+      flag = 1;
+    }
+    const frame = Buffer.allocUnsafe(5 + bytes.length);
+    frame[0] = flag;
+    frame.writeUInt32BE(bytes.length, 1);
+    frame.set(bytes, 5);
+    return frame;
+  }
+
+  #responseHeaders(): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {
+      ":status": 200,
+      "content-type": contentType,
+      "grpc-accept-encoding": acceptEncoding,
+    };
+    if (this.#init.acceptsGzip) headers["grpc-encoding"] = "gzip";
+    this.#context.copyResponseHeader(headers);
+    headers[this.#init.correlationHeader] = this.#init.correlationId;
+    return headers;
+  }
+
+  /** Marks the call done: once, with its final code, for metrics and the access log. */
+  #finish(code: Code | 0): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#init.observed.end(code);
+    // As Connect's contract says, a handler's signal also aborts when the call completes; only
+    // if one was made, and with a reason (no DOMException).
+    if (code === 0) this.#context.completed();
+  }
+
+  #onClose(): void {
+    if (this.#done) return;
+    // Closed before we answered: the client cancelled (RST_STREAM) or the session went away.
+    const error = new ConnectError("call cancelled by the client", Code.Canceled);
+    this.#finish(Code.Canceled);
+    this.#context.abort(error);
+    this.#stopOutput();
+  }
+
+  #stopOutput(): void {
+    const output = this.#output;
+    this.#output = undefined;
+    const stop = output?.return?.bind(output);
+    if (stop) runWithCallContext(this.#callContext, () => stop()).catch(ignore);
+  }
+}
+
+/** The one frame of a unary request body; a ConnectError for none, several, or a bad one. */
+function singleFrame(body: Buffer | undefined, maxMessageBytes: number): GrpcFrame {
+  if (body && body.length >= 5 && (body[0] ?? 2) <= 1 && body.readUInt32BE(1) + 5 === body.length) {
+    return { compressed: body[0] === 1, data: body.subarray(5) };
+  }
+  // Not exactly one well-formed frame: let the frame reader say what is wrong.
+  const reader = createGrpcFrameReader(maxMessageBytes);
+  const frames = body ? reader.push(body) : [];
+  reader.end();
+  if (frames.length === 0) {
+    throw new ConnectError("protocol error: missing request message", Code.Internal);
+  }
+  throw new ConnectError("protocol error: more than one request message", Code.Internal);
+}
+
+/** The status trailers of an error, grpc-status-details-bin and error metadata included. */
+function errorTrailers(error: ConnectError): OutgoingHttpHeaders {
+  const trailers: OutgoingHttpHeaders = {};
+  for (const [name, value] of setTrailerStatus(new Headers(), error)) trailers[name] = value;
+  return trailers;
+}
+
+function drained(stream: ServerHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
+}
+
+function ignore(): void {}

@@ -1,0 +1,2 @@
+export type { LeanEngine, LeanEngineOptions } from "./create-lean-engine.js";
+export { createLeanEngine } from "./create-lean-engine.js";

@@ -1,0 +1,132 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+import type { CallContext } from "../../context/index.js";
+
+/**
+ * Connect's `HandlerContext` for the lean gRPC engine, with every costly member built only when
+ * a handler reads it: the `AbortSignal` (no AbortController per call unless asked for, never an
+ * `abort()` without a reason), the web `Headers` of request, response and trailers, the context
+ * values and the URL. A handler that reads none of them costs one small object per call.
+ */
+export class LeanHandlerContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+  #values: ContextValues | undefined;
+
+  constructor(
+    readonly method: DescMethod,
+    readonly service: DescService,
+    private readonly headers: IncomingHttpHeaders,
+    /** Absolute deadline on the `Date.now()` scale, if the caller set one. */
+    readonly deadline: number | undefined,
+    /** "grpc" or "connect". */
+    readonly protocolName: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) {
+        this.#abortReason ??= new ConnectError("the call has completed", Code.Canceled);
+        this.#controller.abort(this.#abortReason);
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : this.deadline - Date.now();
+  }
+
+  get requestHeader(): Headers {
+    if (!this.#requestHeader) {
+      const header = new Headers();
+      for (const [name, value] of Object.entries(this.headers)) {
+        if (name.startsWith(":") || value === undefined) continue;
+        if (Array.isArray(value)) for (const v of value) header.append(name, v);
+        else header.set(name, value);
+      }
+      this.#requestHeader = header;
+    }
+    return this.#requestHeader;
+  }
+
+  get responseHeader(): Headers {
+    this.#responseHeader ??= new Headers();
+    return this.#responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer;
+  }
+
+  get values(): ContextValues {
+    this.#values ??= createContextValues();
+    return this.#values;
+  }
+
+  get url(): string {
+    return `http://${this.headers[":authority"] ?? "localhost"}${this.headers[":path"] ?? "/"}`;
+  }
+
+  /** Ends the call for the handler: its signal (now or when first read) is aborted with `reason`. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** The call completed successfully: a signal already handed out aborts, none is made. */
+  completed(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    if (this.#controller) {
+      this.#abortReason = new ConnectError("the call has completed", Code.Canceled);
+      this.#controller.abort(this.#abortReason);
+    }
+  }
+
+  /** Copies what the handler set in `responseHeader` (if it touched it) into `target`. */
+  copyResponseHeader(target: OutgoingHttpHeaders): void {
+    if (this.#responseHeader) copyHeaders(this.#responseHeader, target);
+  }
+
+  /** Copies what the handler set in `responseTrailer` (if it touched it) into `target`. */
+  copyResponseTrailer(target: OutgoingHttpHeaders): void {
+    if (this.#responseTrailer) copyHeaders(this.#responseTrailer, target);
+  }
+}
+
+function copyHeaders(source: Headers, target: OutgoingHttpHeaders): void {
+  for (const [name, value] of source) target[name] = value;
+}
+
+/**
+ * The `CallContext` of a lean-engine call: its `signal` getter (on the prototype, no closure
+ * per call) reads the handler context's lazy signal, so none is made unless someone asks.
+ */
+export class LeanCallContext implements CallContext {
+  constructor(
+    readonly correlationId: string,
+    readonly deadline: number | undefined,
+    private readonly context: LeanHandlerContext,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.context.signal;
+  }
+}

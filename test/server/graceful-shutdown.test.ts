@@ -1,0 +1,107 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import { createServer, type Server } from "../../src/index.js";
+import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
+
+let server: Server | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  const outcome = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(outcome).toBeInstanceOf(ConnectError);
+  return ConnectError.from(outcome);
+}
+
+describe("graceful shutdown", () => {
+  it("turns health NOT_SERVING, finishes in-flight calls, fails new ones fast with UNAVAILABLE", async () => {
+    const record: EchoRecord = { contexts: [], aborted: [] };
+    server = createServer({ services: [echoService(record)], logger: false });
+    const { url: baseUrl } = await server.listen();
+    const transport = createGrpcTransport({ baseUrl });
+    const client = echoClient(transport);
+    const health = createClient(Health, transport);
+
+    const watched: Status[] = [];
+    const watching = (async () => {
+      for await (const r of health.watch({ service: "" })) watched.push(r.status);
+    })();
+    await until(() => watched.length === 1);
+    const inFlight = client.say({ value: "sleep:300" });
+    await until(() => record.contexts.length === 1);
+
+    const closed = server.close();
+    // New calls, on the existing connection (GOAWAY) or a new one (listener closed), fail fast.
+    // On the old connection: either our draining check answers UNAVAILABLE, or — when the
+    // request crosses the final GOAWAY — HTTP/2 refuses the stream (REFUSED_STREAM, which gRPC
+    // maps to UNAVAILABLE and retries; connect-node's client reports it as INTERNAL).
+    const late = await failure(client.say({ value: "late" }));
+    expect(
+      late.code === Code.Unavailable || /REFUSED_STREAM/.test(String(late.cause)),
+      String(late),
+    ).toBe(true);
+    const fresh = echoClient(createGrpcTransport({ baseUrl }));
+    expect((await failure(fresh.say({ value: "late" }))).code).toBe(Code.Unavailable);
+
+    expect((await inFlight).value).toBe("slept");
+    await watching;
+    expect(watched).toEqual([Status.SERVING, Status.NOT_SERVING]);
+    await closed;
+    // The in-flight call's signal aborted only once it had completed, not by the shutdown.
+    expect(record.aborted.map((r) => ConnectError.from(r).rawMessage)).toEqual([
+      "the call has completed",
+    ]);
+  });
+
+  it("cancels calls still running at the drain timeout, and close() resolves", async () => {
+    const record: EchoRecord = { contexts: [], aborted: [] };
+    server = createServer({ services: [echoService(record)], logger: false, drainTimeoutMs: 50 });
+    const { url: baseUrl } = await server.listen();
+    const client = echoClient(createGrpcTransport({ baseUrl }));
+    const stuck = failure(client.say({ value: "sleep:600000" }));
+    await until(() => record.contexts.length === 1);
+    await server.close();
+    expect([Code.Canceled, Code.Unavailable, Code.Internal]).toContain((await stuck).code);
+    await until(() => record.aborted.length === 1);
+    expect(ConnectError.from(record.aborted[0]).code).toBe(Code.Canceled);
+  });
+
+  it("drains on SIGTERM when handleSignals is set, and the process exits", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "support", "signal-server.ts")],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await until(() => output.includes("\n") || child.exitCode !== null);
+    const baseUrl = output.trim();
+    expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const client = echoClient(createGrpcTransport({ baseUrl }));
+    await client.say({ value: "warm" });
+    const inFlight = client.say({ value: "sleep:300" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill("SIGTERM");
+    expect((await inFlight).value).toBe("slept");
+    expect(await exited).toBe(0);
+    expect(output).toContain("closed");
+  });
+});
