@@ -15,12 +15,12 @@ import {
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { Code } from "@connectrpc/connect";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { createCallObserver, createServerMetrics } from "../observe/index.js";
 import { createConnectEngine } from "./connect-engine/index.js";
-import { createHealth, type Health, ServingStatus } from "./health/index.js";
+import type { Health } from "./health/index.js";
 import { createLeanEngine } from "./lean-engine/index.js";
+import { createServerConcerns } from "./server-concerns.js";
 import { serverDefaults } from "./server-defaults.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
@@ -130,19 +130,7 @@ export function createServer(options: ServerOptions): Server {
   const metricsPath = options.metricsPath ?? serverDefaults.metricsPath;
   const maxHeaderListBytes = options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes;
 
-  const health = createHealth();
-  const services = [...options.services];
-  if (options.health ?? true) services.push(health.registration);
-  health.setStatus("", ServingStatus.SERVING);
-  for (const { service } of services) health.setStatus(service.typeName, ServingStatus.SERVING);
-
-  const metrics = createServerMetrics(
-    options.metricsRegistry ? { registry: options.metricsRegistry } : {},
-  );
-  const observer = createCallObserver({
-    metrics,
-    logger: options.logger === false ? undefined : (options.logger ?? defaultLogger()),
-  });
+  const { services, health, metrics, observer } = createServerConcerns(options);
 
   let draining = false;
   const http1Busy = new WeakMap<Socket, number>();
@@ -362,12 +350,22 @@ function isLeanGrpc(contentType: string | undefined): boolean {
   );
 }
 
+/**
+ * How long to wait for the ping after the first GOAWAY before the final one. Node's HTTP/2
+ * client (and so grpc-js) never acknowledges a PING that follows a GOAWAY, so without a bound
+ * every idle connection would hold `close()` for the whole drain timeout. gRPC servers bound
+ * this wait the same way (grpc-go: 1 s).
+ */
+const finalGoAwayAfterMs = 1_000;
+
 function goAway(session: Http2Session): void {
   if (session.closed || session.destroyed) return;
   session.goaway(constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
   const closeNow = () => {
+    clearTimeout(timer);
     if (!session.closed && !session.destroyed) session.close();
   };
+  const timer = setTimeout(closeNow, finalGoAwayAfterMs);
   if (!session.ping(closeNow)) closeNow();
 }
 
@@ -429,14 +427,4 @@ function serveMetrics(registry: Registry, response: ServerResponse | Http2Server
       response.end();
     },
   );
-}
-
-let sharedLogger: Logger | undefined;
-function defaultLogger(): Logger {
-  // Silent under test runners (NODE_ENV=test, as vitest sets it) so test output stays readable.
-  sharedLogger ??= pino({
-    name: "protomesh",
-    level: process.env.NODE_ENV === "test" ? "silent" : "info",
-  });
-  return sharedLogger;
 }

@@ -19,7 +19,6 @@ import { createOrderService } from "../../examples/order-mesh/order-service.js";
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import { createServer, defineService, type Server } from "../../src/server/index.js";
-import { createReflectionServices } from "../../src/server/reflection/index.js";
 
 /** The response shape proto-loader gives (oneofs: true names the set case). */
 interface ReflectionResponse {
@@ -45,7 +44,8 @@ beforeAll(async () => {
     ),
   );
   const services = [defineService(OrderService, createOrderService({ inventory }))];
-  server = createServer({ services: [...services, ...createReflectionServices({ services })] });
+  // Reflection (and health) come with every createServer by default.
+  server = createServer({ services });
   const address = await server.listen();
   url = address.url;
   target = `${address.host}:${address.port}`;
@@ -90,6 +90,7 @@ describe.each(["v1", "v1alpha"])(
       expect(answer?.messageResponse).toBe("listServicesResponse");
       expect(answer?.listServicesResponse?.service.map((s) => s.name).sort()).toEqual([
         "acme.order.v1.OrderService",
+        "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
       ]);

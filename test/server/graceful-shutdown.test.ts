@@ -7,7 +7,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as Status,
 } from "../../gen/grpc/health/v1/health_pb.js";
-import { createServer, type Server } from "../../src/index.js";
+import { createServer, createTransport, type Server } from "../../src/index.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
 
 let server: Server | undefined;
@@ -30,6 +30,22 @@ async function failure(call: Promise<unknown>): Promise<ConnectError> {
 }
 
 describe("graceful shutdown", () => {
+  it.each([
+    ["grpc-js channel", (baseUrl: string) => createTransport({ baseUrl })],
+    ["connect-node", (baseUrl: string) => createGrpcTransport({ baseUrl })],
+  ])("closes an idle %s connection without waiting for the drain timeout", async (_name, make) => {
+    // A drain timeout far beyond the test's own: only a close that ends idle connections by
+    // itself (final GOAWAY, then the session closes) can finish in time.
+    server = createServer({ services: [echoService()], logger: false, drainTimeoutMs: 120_000 });
+    const { url } = await server.listen();
+    await echoClient(make(url)).say({ value: "hello" });
+    const outcome = await Promise.race([
+      server.close().then(() => "closed"),
+      new Promise((resolve) => setTimeout(resolve, 15_000, "still draining")),
+    ]);
+    expect(outcome).toBe("closed");
+  });
+
   it("turns health NOT_SERVING, finishes in-flight calls, fails new ones fast with UNAVAILABLE", async () => {
     const record: EchoRecord = { contexts: [], aborted: [] };
     server = createServer({ services: [echoService(record)], logger: false });

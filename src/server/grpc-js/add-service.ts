@@ -11,6 +11,7 @@ import {
 import {
   Code,
   ConnectError,
+  createContextValues,
   createHandlerContext,
   createServiceImplSpec,
   type HandlerContext,
@@ -27,6 +28,13 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import {
+  type CallObserver,
+  correlationIdFrom,
+  type MethodObserver,
+  type ObservedCall,
+} from "../../observe/index.js";
+import { correlationIdKey } from "../connect-engine/observe-interceptor.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { withCallContext } from "../with-call-context.js";
 import { createGrpcJsServiceDefinition } from "./grpc-js-service-definition.js";
@@ -41,16 +49,27 @@ import { hasHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata
  * lacks answer UNIMPLEMENTED. Handlers run inside their `CallContext` (correlation id echoed
  * as `x-request-id`, deadline, signal), as on `createServer`. Written by hand: no library adapts Connect handlers to grpc-js.
  */
-export function addService(server: Server, registration: ServiceRegistration): void {
-  // The same server-side concerns as createServer: handlers run in their inbound call context.
+export function addService(
+  server: Server,
+  registration: ServiceRegistration,
+  options: AddServiceOptions = {},
+): void {
+  // The same server-side concerns as createServer: handlers run in their inbound call context,
+  // and the shared observer counts and logs every call.
   const { service, impl } = withCallContext(registration);
   const spec = createServiceImplSpec(service, impl);
   const handlers: UntypedServiceImplementation = {};
   for (const method of registration.service.methods) {
     const impl = spec.methods[method.localName];
-    if (impl) handlers[method.name] = handlerFor(registration.service, impl);
+    const observer = options.observer?.forMethod(service.typeName, method.name, "grpc");
+    if (impl) handlers[method.name] = handlerFor(registration.service, impl, observer);
   }
   server.addService(createGrpcJsServiceDefinition(registration.service), handlers);
+}
+
+export interface AddServiceOptions {
+  /** Metrics and access log per call, as `createServer` has; none when omitted. */
+  readonly observer?: CallObserver | undefined;
 }
 
 /**
@@ -75,28 +94,42 @@ type WritableCall = CallLike &
     end(trailers?: Metadata): unknown;
   };
 
-type Controller = HandlerContext & { abort(reason?: unknown): void };
+type Controller = HandlerContext & { abort(reason?: unknown): void; observed: ObservedCall };
 
-function startCall(service: DescService, method: DescMethod, call: CallLike): Controller {
+/** Stands in when no observer is configured. */
+const unobserved: ObservedCall = { end() {} };
+
+function startCall(
+  service: DescService,
+  method: DescMethod,
+  call: CallLike & { getPeer(): string },
+  observer: MethodObserver | undefined,
+): Controller {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const requestHeader = headersFromMetadata(call.metadata);
+  // Chosen once so the access log and the handler's call context agree on it.
+  const correlationId = correlationIdFrom((name) => requestHeader.get(name));
   const init = {
     service,
     method,
     protocolName: "grpc",
     requestMethod: "POST",
     url: call.getPath(),
-    requestHeader: headersFromMetadata(call.metadata),
+    requestHeader,
+    contextValues: createContextValues().set(correlationIdKey, correlationId),
   };
   const context = createHandlerContext(
     Number.isFinite(deadlineMs) ? { ...init, timeoutMs: deadlineMs - Date.now() } : init,
   );
+  const observed = observer?.begin(call.getPeer(), correlationId) ?? unobserved;
   call.on("cancelled", () => {
+    observed.end(Code.Canceled);
     if (!context.signal.aborted) {
       context.abort(new ConnectError("the call was cancelled by the client", Code.Canceled));
     }
   });
-  return context;
+  return Object.assign(context, { observed });
 }
 
 /** Sends the handler's response headers once, if it set any, before the first message. */
@@ -122,27 +155,31 @@ function toMessage(schema: DescMessage, value: MessageInitShape<DescMessage>): M
   return isMessage(value, schema) ? value : create(schema, value);
 }
 
-function handlerFor(service: DescService, spec: MethodImplSpec): UntypedHandleCall {
+function handlerFor(
+  service: DescService,
+  spec: MethodImplSpec,
+  observer: MethodObserver | undefined,
+): UntypedHandleCall {
   const { method } = spec;
   switch (spec.kind) {
     case "unary":
       return (call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => {
-        const context = startCall(service, method, call);
+        const context = startCall(service, method, call, observer);
         replyOnce(call, context, callback, async () => spec.impl(call.request, context));
       };
     case "client_streaming":
       return (call: ServerReadableStream<Message, Message>, callback: sendUnaryData<Message>) => {
-        const context = startCall(service, method, call);
+        const context = startCall(service, method, call, observer);
         replyOnce(call, context, callback, () => spec.impl(requestsOf(call), context));
       };
     case "server_streaming":
       return (call: ServerWritableStream<Message, Message>) => {
-        const context = startCall(service, method, call);
+        const context = startCall(service, method, call, observer);
         replyStream(call, context, () => spec.impl(call.request, context));
       };
     case "bidi_streaming":
       return (call: ServerDuplexStream<Message, Message>) => {
-        const context = startCall(service, method, call);
+        const context = startCall(service, method, call, observer);
         replyStream(call, context, () => spec.impl(requestsOf(call), context));
       };
   }
@@ -168,12 +205,15 @@ function replyOnce(
       sendHeaders();
       const message = toMessage(context.method.output, response);
       callback(null, message, trailersOf(context));
+      context.observed.end(0);
       context.abort(finished);
     },
     (error: unknown) => {
       sendHeaders();
       const trailers = metadataFromHeaders(context.responseTrailer);
-      callback(statusFromError(error, context.signal, trailers));
+      const status = statusFromError(error, context.signal, trailers);
+      callback(status);
+      context.observed.end(status.code as number as Code); // grpc-js status numbers are gRPC codes
       context.abort(finished);
     },
   );
@@ -196,12 +236,17 @@ function replyStream(
     sendHeaders();
     call.end(trailersOf(context));
   })().then(
-    () => context.abort(finished),
+    () => {
+      context.observed.end(0);
+      context.abort(finished);
+    },
     (error: unknown) => {
       sendHeaders();
       const trailers = metadataFromHeaders(context.responseTrailer);
       // grpc-js's way to end a streaming call with a status: an 'error' event on the call.
-      call.emit("error", statusFromError(error, context.signal, trailers));
+      const status = statusFromError(error, context.signal, trailers);
+      call.emit("error", status);
+      context.observed.end(status.code as number as Code); // grpc-js status numbers are gRPC codes
       context.abort(finished);
     },
   );

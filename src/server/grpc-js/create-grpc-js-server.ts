@@ -1,11 +1,13 @@
 import { Server as GrpcServer, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import type { ListenOptions, Server, ServerAddress } from "../index.js";
-import type { ServiceRegistration } from "../service-registration.js";
+import { createServerConcerns, type ServerConcernsOptions } from "../server-concerns.js";
 import { addService } from "./add-service.js";
 
-export interface GrpcJsServerOptions {
-  /** The services to serve, built with `defineService` — the same registrations `createServer` takes. */
-  readonly services: readonly ServiceRegistration[];
+/**
+ * `services`, `health`, `logger` and `metricsRegistry` mean what they mean for `createServer`:
+ * the same registrations, health service, access log and RED metrics.
+ */
+export interface GrpcJsServerOptions extends ServerConcernsOptions {
   /** Default insecure (h2c), like `createServer`; pass `ServerCredentials.createSsl(…)` for TLS. */
   readonly credentials?: ServerCredentials;
   /** Passed to grpc-js's `Server` (e.g. `grpc.max_receive_message_length`). Default none. */
@@ -17,7 +19,10 @@ export interface GrpcJsServerOptions {
   readonly drainTimeoutMs?: number;
 }
 
-/** A protomesh `Server` backed by grpc-js; `grpc` is the underlying server, for grpc-js features. */
+/**
+ * A protomesh `Server` backed by grpc-js; `grpc` is the underlying server, for grpc-js features.
+ * Metrics are not served over HTTP (grpc-js speaks only gRPC): read `metrics` yourself.
+ */
 export interface GrpcJsServer extends Server {
   readonly grpc: GrpcServer;
 }
@@ -29,13 +34,16 @@ export interface GrpcJsServer extends Server {
  */
 export function createGrpcJsServer(options: GrpcJsServerOptions): GrpcJsServer {
   const grpc = new GrpcServer(options.grpcOptions);
-  for (const registration of options.services) addService(grpc, registration);
+  const { services, health, metrics, observer } = createServerConcerns(options);
+  for (const registration of services) addService(grpc, registration, { observer });
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   let listening = false;
 
   return {
     grpc,
+    health,
+    metrics: metrics.registry,
     listen({ host = "127.0.0.1", port = 0 }: ListenOptions = {}): Promise<ServerAddress> {
       const urlHost = host.includes(":") ? `[${host}]` : host;
       return new Promise((resolve, reject) => {
@@ -53,6 +61,7 @@ export function createGrpcJsServer(options: GrpcJsServerOptions): GrpcJsServer {
     close(): Promise<void> {
       if (!listening) return Promise.resolve();
       listening = false;
+      health.shutdown();
       return new Promise((resolve) => {
         const timer = setTimeout(() => grpc.forceShutdown(), drainTimeoutMs);
         grpc.tryShutdown(() => {

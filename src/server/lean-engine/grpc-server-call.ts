@@ -111,16 +111,21 @@ export class GrpcServerCall {
     if (!stream.destroyed && !stream.closed) {
       const trailers = errorTrailers(error);
       this.#context.copyResponseTrailer(trailers);
+      // The client may still be sending (an oversized body, a bidi stream): once the status is
+      // on its way, stop reading with RST_STREAM(NO_ERROR), as gRPC servers do. Never before:
+      // a reset sent ahead of the trailers would lose the status.
+      const stopReading = () => {
+        if (!stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
+      };
       if (!this.#headersSent) {
         this.#headersSent = true;
         const headers = this.#responseHeaders();
         Object.assign(headers, trailers);
         stream.respond(headers, { endStream: true });
+        stopReading();
       } else {
-        this.#endWithTrailers(trailers);
+        this.#endWithTrailers(trailers, undefined, stopReading);
       }
-      // The client may still be sending (e.g. an oversized body): stop reading it.
-      if (!stream.readableEnded) stream.close(constants.NGHTTP2_NO_ERROR);
     }
     this.#context.abort(error);
     this.#stopOutput();
@@ -303,9 +308,18 @@ export class GrpcServerCall {
     this.#endWithTrailers(trailers, frame);
   }
 
-  #endWithTrailers(trailers: OutgoingHttpHeaders, frame?: Buffer): void {
+  #endWithTrailers(
+    trailers: OutgoingHttpHeaders,
+    frame?: Buffer,
+    afterTrailers?: () => void,
+  ): void {
     const { stream } = this.#init;
-    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    stream.once("wantTrailers", () => {
+      stream.sendTrailers(trailers);
+      // nghttp2 sends the trailers when this callback returns; a reset submitted before that
+      // would discard them.
+      if (afterTrailers) setImmediate(afterTrailers);
+    });
     if (frame) stream.end(frame);
     else stream.end();
   }
