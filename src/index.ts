@@ -12,6 +12,19 @@ export { currentCallContext } from "./context/index.js";
 export type { Idempotency, MethodContract } from "./contract/index.js";
 export { isIdempotent, readMethodContract } from "./contract/index.js";
 export type {
+  CallObserver,
+  MethodObserver,
+  ObservedCall,
+  ServerMetrics,
+  ServerMetricsOptions,
+} from "./observe/index.js";
+export {
+  correlationIdFrom,
+  correlationIdHeader,
+  createCallObserver,
+  createServerMetrics,
+} from "./observe/index.js";
+export type {
   BackoffPolicy,
   BreakerPolicy,
   BreakerPolicyOverride,
@@ -45,13 +58,21 @@ export {
 export type { GrpcJsServer, GrpcJsServerOptions } from "./server/grpc-js/index.js";
 export { createGrpcJsServer } from "./server/grpc-js/index.js";
 export type {
+  Health,
   ListenOptions,
   Server,
   ServerAddress,
   ServerOptions,
+  ServerTlsOptions,
   ServiceRegistration,
 } from "./server/index.js";
-export { createServer, defineService } from "./server/index.js";
+export {
+  createHealth,
+  createServer,
+  defineService,
+  ServingStatus,
+  serverDefaults,
+} from "./server/index.js";
 export type { ReflectionOptions } from "./server/reflection/index.js";
 export { createReflectionServices } from "./server/reflection/index.js";
 export type {

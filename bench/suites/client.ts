@@ -19,7 +19,7 @@ import {
   EchoService,
 } from "../../gen/protomesh/bench/v1/echo_pb.js";
 import { createClient } from "../../src/index.js";
-import { createGrpcJsTransport } from "../../src/transport/index.js";
+import { createConnectNodeTransport, createGrpcJsTransport } from "../../src/transport/index.js";
 import type { BenchReport, BenchRunOptions, BenchSuite } from "../bench-suite.js";
 
 const concurrency = 64;
@@ -92,18 +92,20 @@ function makeContenders(grpcPort: number, connectPort: number): Contender[] {
   );
   const grpcJsTransport = createGrpcJsTransport({ target: `127.0.0.1:${grpcPort}` });
   const overGrpcJs = createConnectClient(EchoService, grpcJsTransport);
-  // Every policy on is wired here when the resilience layer lands.
   // Every policy on: overall deadline and per-attempt timeout, retry with backoff and budget,
   // circuit breaker and bulkhead (sized above the 64 calls in flight so it never rejects).
-  const protomesh = createClient(EchoService, {
-    baseUrl: grpcUrl,
-    policy: {
-      timeoutMs: 10_000,
-      perAttemptTimeoutMs: 5_000,
-      retry: { maxAttempts: 3 },
-      breaker: { trigger: { kind: "consecutive", failures: 5 }, halfOpenAfterMs: 10_000 },
-      bulkhead: { maxConcurrent: 128, maxQueue: 128 },
-    },
+  const policy = {
+    timeoutMs: 10_000,
+    perAttemptTimeoutMs: 5_000,
+    retry: { maxAttempts: 3 },
+    breaker: { trigger: { kind: "consecutive", failures: 5 }, halfOpenAfterMs: 10_000 },
+    bulkhead: { maxConcurrent: 128, maxQueue: 128 },
+  } as const;
+  const protomesh = createClient(EchoService, { baseUrl: grpcUrl, policy });
+  const protomeshOverConnectNode = createClient(EchoService, {
+    transport: createConnectNodeTransport({ baseUrl: grpcUrl, protocol: "grpc" }),
+    target: grpcUrl,
+    policy,
   });
 
   return [
@@ -134,7 +136,16 @@ function makeContenders(grpcPort: number, connectPort: number): Contender[] {
       call: () => overGrpcJs.echo(request),
       close: () => grpcJsTransport.close(),
     },
-    { name: "protomesh client", key: "protomesh", call: () => protomesh.echo(request) },
+    {
+      name: "protomesh client, every policy on (default grpc-js transport)",
+      key: "protomesh",
+      call: () => protomesh.echo(request),
+    },
+    {
+      name: "protomesh client, every policy on, connect-node gRPC transport",
+      key: "protomesh_connect_node",
+      call: () => protomeshOverConnectNode.echo(request),
+    },
   ];
 }
 
@@ -206,6 +217,7 @@ function report(
     figures: { ...run, concurrency, payloadBytes, rows },
     ratios: {
       client_vs_grpcjs: vs("protomesh"),
+      client_connect_node_vs_grpcjs: vs("protomesh_connect_node"),
       grpcjs_transport_vs_grpcjs: vs("connect_grpcjs_transport"),
       connect_grpc_transport_vs_grpcjs: vs("connect_grpc"),
     },
