@@ -1,10 +1,11 @@
 import { connect } from "node:http2";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
+import { Code, encodeBinaryHeader } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "../../src/index.js";
 import { LeanHandlerContext } from "../../src/server/lean-engine/lean-handler-context.js";
+import { rejection } from "../support/rejection.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
 
 let server: Server;
@@ -18,15 +19,6 @@ afterAll(() => server.close());
 
 const client = (binary = false) =>
   echoClient(createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: binary }));
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return ConnectError.from(outcome);
-}
 
 /** A raw Connect unary POST over HTTP/2: status, headers and body as sent. */
 function post(path: string, body: string, headers: Record<string, string> = {}) {

@@ -8,6 +8,7 @@ import {
   HealthCheckResponse_ServingStatus as Status,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createServer, createTransport, type Server } from "../../src/index.js";
+import { rejection as failure } from "../support/rejection.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
 
 let server: Server | undefined;
@@ -18,15 +19,6 @@ afterEach(async () => {
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return ConnectError.from(outcome);
 }
 
 describe("graceful shutdown", () => {

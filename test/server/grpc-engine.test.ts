@@ -5,6 +5,7 @@ import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "../../src/index.js";
 import { LeanHandlerContext } from "../../src/server/lean-engine/lean-handler-context.js";
+import { rejection } from "../support/rejection.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
 import { frame, rawRequest } from "./support/raw-grpc.js";
 
@@ -18,16 +19,6 @@ async function serve(record?: EchoRecord) {
   server = createServer({ services: [echoService(record)], logger: false });
   const { url } = await server.listen();
   return { url, client: echoClient(createGrpcTransport({ baseUrl: url })) };
-}
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectError);
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail");
 }
 
 async function* values(...items: string[]) {
