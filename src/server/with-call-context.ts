@@ -1,11 +1,18 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { type CallContext, runWithCallContext } from "../context/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
-import { correlationIdKey } from "./connect-engine/observe-interceptor.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
+
+/**
+ * The correlation id an engine already chose for the call (so its access log and the handler
+ * agree); `withCallContext` picks one from the headers when no engine did.
+ */
+export const correlationIdKey = createContextKey<string | undefined>(undefined, {
+  description: "correlation id",
+});
 
 /**
  * Wraps every method of a service so its handler runs inside the inbound call's `CallContext`

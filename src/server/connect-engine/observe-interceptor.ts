@@ -1,13 +1,10 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { CallObserver, ObservedCall } from "../../observe/index.js";
 import { correlationIdFrom } from "../../observe/index.js";
+import { correlationIdKey } from "../with-call-context.js";
 
 /** The caller's address, set per request by the adapter's `contextValues`. */
 export const peerKey = createContextKey<string>("unknown", { description: "peer address" });
-/** The correlation id chosen for the call, read by `withCallContext`. */
-export const correlationIdKey = createContextKey<string | undefined>(undefined, {
-  description: "correlation id",
-});
 
 /**
  * Runs the shared call observer (metrics, access log) for calls connect-node serves, so they

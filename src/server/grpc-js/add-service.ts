@@ -34,9 +34,8 @@ import {
   type MethodObserver,
   type ObservedCall,
 } from "../../observe/index.js";
-import { correlationIdKey } from "../connect-engine/observe-interceptor.js";
 import type { ServiceRegistration } from "../service-registration.js";
-import { withCallContext } from "../with-call-context.js";
+import { correlationIdKey, withCallContext } from "../with-call-context.js";
 import { createGrpcJsServiceDefinition } from "./grpc-js-service-definition.js";
 import { statusFromError } from "./grpc-js-status.js";
 import { hasHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata-headers.js";
