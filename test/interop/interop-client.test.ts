@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { delimiter, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -59,9 +60,11 @@ const script = packageJson.scripts["interop:server"] ?? "";
  * through npm, so the exit code seen is the server's own) and waits for its `listening on` line.
  */
 async function startInteropServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const [command = "", ...scriptArgs] = script.split(" ");
-  const child = spawn(`node_modules/.bin/${command}`, [...scriptArgs, "--port", "0", ...args], {
+  // As npm runs it: through sh with node_modules/.bin first on PATH. The script `exec`s, so the
+  // exit code seen is the server's own.
+  const child = spawn("sh", ["-c", `${script} "$@"`, "sh", "--port", "0", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, PATH: `${resolve("node_modules/.bin")}${delimiter}${process.env.PATH}` },
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
@@ -71,8 +74,8 @@ async function startInteropServer(args: string[]): Promise<{ child: ChildProcess
   throw new Error("interop server exited before listening");
 }
 
-it("npm run interop:server runs examples/interop/server.ts with tsx", () => {
-  expect(script).toBe("tsx examples/interop/server.ts");
+it("npm run interop:server runs examples/interop/server.ts in one process", () => {
+  expect(script).toBe("exec node --import tsx examples/interop/server.ts");
 });
 
 /** One UnaryCall from a grpc-js client built by proto-loader from test.proto; the payload size. */
