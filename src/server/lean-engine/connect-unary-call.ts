@@ -10,12 +10,11 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { type CallContext, runWithCallContext } from "../../context/index.js";
-import type { GrpcCallInit } from "./grpc-server-call.js";
-import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
+import { runWithCallContext } from "../../context/index.js";
+import { LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
-export interface ConnectUnaryInit extends Omit<GrpcCallInit, "encoding" | "acceptsGzip"> {
+export interface ConnectUnaryInit extends LeanCallInit {
   /** true for application/json, false for application/proto. */
   readonly json: boolean;
 }
@@ -26,42 +25,19 @@ export interface ConnectUnaryInit extends Omit<GrpcCallInit, "encoding" | "accep
  * HTTP status it maps the code to, trailers travel as `trailer-` headers. Everything else the
  * Connect protocol allows (GET, compression, streaming, HTTP/1.1) stays with connect-node.
  */
-export class ConnectUnaryCall {
-  readonly #init: ConnectUnaryInit;
-  readonly #context: LeanHandlerContext;
-  readonly #callContext: CallContext;
-  #done = false;
-  #timer: NodeJS.Timeout | undefined;
-
+export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
   constructor(init: ConnectUnaryInit) {
-    this.#init = init;
-    const context = new LeanHandlerContext(
-      init.route.method,
-      init.route.service,
-      init.headers,
-      init.deadline,
-      "connect",
-    );
-    this.#context = context;
-    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
-    this.#callContext = new LeanCallContext(init.correlationId, init.deadline, context);
+    super(init, "connect");
   }
 
   start(): void {
-    const { stream, timeoutMs, maxReceiveMessageBytes } = this.#init;
-    stream.on("error", ignore);
-    stream.once("close", () => this.#onClose());
-    if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(
-        () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
-    }
+    const { stream, maxReceiveMessageBytes } = this.init;
+    this.watch();
     let first: Buffer | undefined;
     let more: Buffer[] | undefined;
     let received = 0;
     stream.on("data", (chunk: Buffer) => {
-      if (this.#done) return;
+      if (this.done) return;
       received += chunk.length;
       if (received > maxReceiveMessageBytes) {
         this.fail(
@@ -77,7 +53,7 @@ export class ConnectUnaryCall {
       else more = [chunk];
     });
     stream.once("end", () => {
-      if (this.#done) return;
+      if (this.done) return;
       try {
         const body = more ? Buffer.concat([first as Buffer, ...more]) : (first ?? Buffer.alloc(0));
         this.#invoke(this.#decode(body));
@@ -87,11 +63,11 @@ export class ConnectUnaryCall {
     });
   }
 
-  fail(reason: unknown): void {
-    if (this.#done) return;
+  override fail(reason: unknown): void {
+    if (this.done) return;
     const error = ConnectError.from(reason);
-    this.#finish(error.code);
-    const { stream } = this.#init;
+    this.finish(error.code);
+    const { stream } = this.init;
     if (!stream.destroyed && !stream.closed) {
       const headers = this.#headers(codeToHttpStatus(error.code), "application/json");
       for (const [name, value] of error.metadata) headers[name] = value;
@@ -99,18 +75,18 @@ export class ConnectUnaryCall {
       stream.end(errorToJsonBytes(error, {}));
       if (!stream.readableEnded) stream.close();
     }
-    this.#context.abort(error);
+    this.context.abort(error);
   }
 
   #decode(body: Buffer): unknown {
-    const schema = this.#init.route.method.input;
+    const schema = this.init.route.method.input;
     try {
-      return this.#init.json
+      return this.init.json
         ? fromJsonString(schema, body.toString("utf8"), { ignoreUnknownFields: true })
         : fromBinary(schema, body);
     } catch (cause) {
       throw new ConnectError(
-        `cannot decode ${schema.typeName} from ${this.#init.json ? "JSON" : "binary"}`,
+        `cannot decode ${schema.typeName} from ${this.init.json ? "JSON" : "binary"}`,
         Code.InvalidArgument,
         undefined,
         undefined,
@@ -120,10 +96,10 @@ export class ConnectUnaryCall {
   }
 
   #invoke(input: unknown): void {
-    const { route } = this.#init;
+    const { route } = this.init;
     let result: unknown;
     try {
-      result = runWithCallContext(this.#callContext, () => route.handler(input, this.#context));
+      result = runWithCallContext(this.callContext, () => route.handler(input, this.context));
     } catch (error) {
       this.fail(error);
       return;
@@ -139,18 +115,18 @@ export class ConnectUnaryCall {
   }
 
   #respond(output: unknown): void {
-    if (this.#done) return;
-    const { stream, json } = this.#init;
+    if (this.done) return;
+    const { stream, json } = this.init;
     let body: string | Uint8Array;
     try {
-      const schema: DescMessage = this.#init.route.method.output;
+      const schema: DescMessage = this.init.route.method.output;
       const message = isMessage(output, schema) ? output : create(schema, output as never);
       body = json ? toJsonString(schema, message) : toBinary(schema, message);
     } catch (error) {
       this.fail(error);
       return;
     }
-    this.#finish(0);
+    this.finish(0);
     if (stream.destroyed) return;
     stream.respond(this.#headers(200, json ? "application/json" : "application/proto"));
     stream.end(body);
@@ -158,29 +134,11 @@ export class ConnectUnaryCall {
 
   #headers(status: number, contentType: string): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = { ":status": status, "content-type": contentType };
-    this.#context.copyResponseHeader(headers);
+    this.context.copyResponseHeader(headers);
     const trailers: OutgoingHttpHeaders = {};
-    this.#context.copyResponseTrailer(trailers);
+    this.context.copyResponseTrailer(trailers);
     for (const [name, value] of Object.entries(trailers)) headers[`trailer-${name}`] = value;
-    headers[this.#init.correlationHeader] = this.#init.correlationId;
+    headers[this.init.correlationHeader] = this.init.correlationId;
     return headers;
   }
-
-  #finish(code: Code | 0): void {
-    this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#init.observed.end(code);
-    // As Connect's contract says, a handler's signal also aborts when the call completes; only
-    // if one was made, and with a reason (no DOMException).
-    if (code === 0) this.#context.completed();
-  }
-
-  #onClose(): void {
-    if (this.#done) return;
-    const error = new ConnectError("call cancelled by the client", Code.Canceled);
-    this.#finish(Code.Canceled);
-    this.#context.abort(error);
-  }
 }
-
-function ignore(): void {}

@@ -6,7 +6,8 @@ import type { CallObserver, MethodObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { ConnectUnaryCall } from "./connect-unary-call.js";
-import { type GrpcRoute, GrpcServerCall } from "./grpc-server-call.js";
+import { GrpcServerCall } from "./grpc-server-call.js";
+import type { GrpcRoute } from "./lean-call.js";
 
 export interface LeanEngineOptions {
   readonly services: readonly ServiceRegistration[];

@@ -1,52 +1,19 @@
-import {
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
-} from "node:http2";
+import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { gunzipSync, gzipSync } from "node:zlib";
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  type DescService,
-  fromBinary,
-  isMessage,
-  toBinary,
-} from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { type CallContext, runWithCallContext } from "../../context/index.js";
-import type { MethodObserver, ObservedCall } from "../../observe/index.js";
+import { runWithCallContext } from "../../context/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
-import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
+import { ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
 
-/** A method the engine can serve, resolved once when the server is built. */
-export interface GrpcRoute {
-  readonly service: DescService;
-  readonly method: DescMethod;
-  readonly handler: (input: unknown, context: LeanHandlerContext) => unknown;
-  /** The shared call observer of this method, resolved once per protocol. */
-  readonly observeGrpc: MethodObserver;
-  readonly observeConnect: MethodObserver;
-}
-
-/** What one call needs from the engine. */
-export interface GrpcCallInit {
-  readonly route: GrpcRoute;
-  readonly stream: ServerHttp2Stream;
-  readonly headers: IncomingHttpHeaders;
-  readonly correlationId: string;
-  readonly correlationHeader: string;
-  readonly deadline: number | undefined;
-  readonly timeoutMs: number | undefined;
+/** What one gRPC call needs beyond what every lean call needs. */
+export interface GrpcCallInit extends LeanCallInit {
   /** "gzip" when the request messages may be compressed, else undefined. */
   readonly encoding: "gzip" | undefined;
   /** The client accepts gzip responses (grpc-accept-encoding): large messages are compressed. */
   readonly acceptsGzip: boolean;
-  readonly maxReceiveMessageBytes: number;
-  readonly observed: ObservedCall;
 }
 
 const contentType = "application/grpc";
@@ -64,53 +31,31 @@ const compressMinBytes = 1024;
  * small queue. The call ends exactly once (`done`), whichever comes first: the response, an
  * error, the deadline, or the client's RST_STREAM.
  */
-export class GrpcServerCall {
-  readonly #init: GrpcCallInit;
-  readonly #context: LeanHandlerContext;
-  readonly #callContext: CallContext;
-  #done = false;
+export class GrpcServerCall extends LeanCall<GrpcCallInit> {
   #headersSent = false;
-  #timer: NodeJS.Timeout | undefined;
   #output: AsyncIterator<unknown> | undefined;
 
   constructor(init: GrpcCallInit) {
-    this.#init = init;
-    const context = new LeanHandlerContext(
-      init.route.method,
-      init.route.service,
-      init.headers,
-      init.deadline,
-      "grpc",
-    );
-    this.#context = context;
-    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
-    this.#callContext = new LeanCallContext(init.correlationId, init.deadline, context);
+    super(init, "grpc");
   }
 
   start(): void {
-    const { stream, route, timeoutMs } = this.#init;
-    stream.on("error", ignore);
-    stream.once("close", () => this.#onClose());
-    if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(
-        () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
-    }
+    const { route } = this.init;
+    this.watch();
     const kind = route.method.methodKind;
     if (kind === "unary" || kind === "server_streaming") this.#readSingle();
     else this.#readStream();
   }
 
   /** Ends the call with an error: trailers-only if nothing was sent yet, else in the trailers. */
-  fail(reason: unknown): void {
-    if (this.#done) return;
+  override fail(reason: unknown): void {
+    if (this.done) return;
     const error = ConnectError.from(reason);
-    this.#finish(error.code);
-    const { stream } = this.#init;
+    this.finish(error.code);
+    const { stream } = this.init;
     if (!stream.destroyed && !stream.closed) {
       const trailers = errorTrailers(error);
-      this.#context.copyResponseTrailer(trailers);
+      this.context.copyResponseTrailer(trailers);
       // The client may still be sending (an oversized body, a bidi stream): once the status is
       // on its way, stop reading with RST_STREAM(NO_ERROR), as gRPC servers do. Never before:
       // a reset sent ahead of the trailers would lose the status.
@@ -127,19 +72,19 @@ export class GrpcServerCall {
         this.#endWithTrailers(trailers, undefined, stopReading);
       }
     }
-    this.#context.abort(error);
+    this.context.abort(error);
     this.#stopOutput();
   }
 
   #readSingle(): void {
-    const { stream, maxReceiveMessageBytes } = this.#init;
+    const { stream, maxReceiveMessageBytes } = this.init;
     // Unary fast path: gather the chunks (usually one) and frame them once at the end.
     let first: Buffer | undefined;
     let more: Buffer[] | undefined;
     let received = 0;
     let checked = false;
     stream.on("data", (chunk: Buffer) => {
-      if (this.#done) return;
+      if (this.done) return;
       received += chunk.length;
       if (first === undefined) first = chunk;
       else if (more) more.push(chunk);
@@ -160,7 +105,7 @@ export class GrpcServerCall {
       }
     });
     stream.once("end", () => {
-      if (this.#done) return;
+      if (this.done) return;
       try {
         const body = more ? Buffer.concat([first as Buffer, ...more]) : first;
         this.#invoke(this.#decode(singleFrame(body, maxReceiveMessageBytes)));
@@ -171,13 +116,13 @@ export class GrpcServerCall {
   }
 
   #readStream(): void {
-    const { stream, maxReceiveMessageBytes } = this.#init;
+    const { stream, maxReceiveMessageBytes } = this.init;
     const reader = createGrpcFrameReader(maxReceiveMessageBytes);
     const queue: MessageQueue<unknown> = createMessageQueue(() => {
       if (stream.isPaused()) stream.resume();
     });
     stream.on("data", (chunk: Buffer) => {
-      if (this.#done) return;
+      if (this.done) return;
       try {
         for (const frame of reader.push(chunk)) queue.push(this.#decode(frame));
         if (queue.size >= queueHighWater) stream.pause();
@@ -201,14 +146,14 @@ export class GrpcServerCall {
   #decode(frame: GrpcFrame): unknown {
     let bytes = frame.data;
     if (frame.compressed) {
-      if (this.#init.encoding !== "gzip") {
+      if (this.init.encoding !== "gzip") {
         throw new ConnectError(
           "protocol error: compressed message without a negotiated grpc-encoding",
           Code.Internal,
         );
       }
       try {
-        bytes = gunzipSync(bytes, { maxOutputLength: this.#init.maxReceiveMessageBytes });
+        bytes = gunzipSync(bytes, { maxOutputLength: this.init.maxReceiveMessageBytes });
       } catch (cause) {
         const tooBig = (cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
         throw new ConnectError(
@@ -221,10 +166,10 @@ export class GrpcServerCall {
       }
     }
     try {
-      return fromBinary(this.#init.route.method.input, bytes);
+      return fromBinary(this.init.route.method.input, bytes);
     } catch (cause) {
       throw new ConnectError(
-        `cannot decode ${this.#init.route.method.input.typeName}`,
+        `cannot decode ${this.init.route.method.input.typeName}`,
         Code.InvalidArgument,
         undefined,
         undefined,
@@ -234,10 +179,10 @@ export class GrpcServerCall {
   }
 
   #invoke(input: unknown): void {
-    const { route } = this.#init;
+    const { route } = this.init;
     let result: unknown;
     try {
-      result = runWithCallContext(this.#callContext, () => route.handler(input, this.#context));
+      result = runWithCallContext(this.callContext, () => route.handler(input, this.context));
     } catch (error) {
       this.fail(error);
       return;
@@ -258,8 +203,8 @@ export class GrpcServerCall {
   }
 
   #respondUnary(output: unknown): void {
-    if (this.#done) return;
-    const { stream } = this.#init;
+    if (this.done) return;
+    const { stream } = this.init;
     let frame: Buffer;
     try {
       frame = this.#encode(output);
@@ -274,14 +219,14 @@ export class GrpcServerCall {
   }
 
   async #respondStream(source: AsyncIterable<unknown>): Promise<void> {
-    const { stream } = this.#init;
-    const callContext = this.#callContext;
+    const { stream } = this.init;
+    const callContext = this.callContext;
     try {
       const iterator = runWithCallContext(callContext, () => source[Symbol.asyncIterator]());
       this.#output = iterator;
       for (;;) {
         const next = await runWithCallContext(callContext, () => iterator.next());
-        if (this.#done) return;
+        if (this.done) return;
         if (next.done) break;
         const frame = this.#encode(next.value);
         if (!this.#headersSent) {
@@ -289,7 +234,7 @@ export class GrpcServerCall {
           stream.respond(this.#responseHeaders(), { waitForTrailers: true });
         }
         if (!stream.write(frame)) await drained(stream);
-        if (this.#done) return;
+        if (this.done) return;
       }
       if (!this.#headersSent) {
         this.#headersSent = true;
@@ -303,8 +248,8 @@ export class GrpcServerCall {
 
   #endOk(frame: Buffer | undefined): void {
     const trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
-    this.#context.copyResponseTrailer(trailers);
-    this.#finish(0);
+    this.context.copyResponseTrailer(trailers);
+    this.finish(0);
     this.#endWithTrailers(trailers, frame);
   }
 
@@ -313,7 +258,7 @@ export class GrpcServerCall {
     frame?: Buffer,
     afterTrailers?: () => void,
   ): void {
-    const { stream } = this.#init;
+    const { stream } = this.init;
     stream.once("wantTrailers", () => {
       stream.sendTrailers(trailers);
       // nghttp2 sends the trailers when this callback returns; a reset submitted before that
@@ -325,11 +270,11 @@ export class GrpcServerCall {
   }
 
   #encode(output: unknown): Buffer {
-    const schema: DescMessage = this.#init.route.method.output;
+    const schema: DescMessage = this.init.route.method.output;
     const message = isMessage(output, schema) ? output : create(schema, output as never);
     let bytes: Uint8Array = toBinary(schema, message);
     let flag = 0;
-    if (this.#init.acceptsGzip && bytes.length >= compressMinBytes) {
+    if (this.init.acceptsGzip && bytes.length >= compressMinBytes) {
       bytes = gzipSync(bytes);
       flag = 1;
     }
@@ -346,28 +291,13 @@ export class GrpcServerCall {
       "content-type": contentType,
       "grpc-accept-encoding": acceptEncoding,
     };
-    if (this.#init.acceptsGzip) headers["grpc-encoding"] = "gzip";
-    this.#context.copyResponseHeader(headers);
-    headers[this.#init.correlationHeader] = this.#init.correlationId;
+    if (this.init.acceptsGzip) headers["grpc-encoding"] = "gzip";
+    this.context.copyResponseHeader(headers);
+    headers[this.init.correlationHeader] = this.init.correlationId;
     return headers;
   }
 
-  /** Marks the call done: once, with its final code, for metrics and the access log. */
-  #finish(code: Code | 0): void {
-    this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#init.observed.end(code);
-    // As Connect's contract says, a handler's signal also aborts when the call completes; only
-    // if one was made, and with a reason (no DOMException).
-    if (code === 0) this.#context.completed();
-  }
-
-  #onClose(): void {
-    if (this.#done) return;
-    // Closed before we answered: the client cancelled (RST_STREAM) or the session went away.
-    const error = new ConnectError("call cancelled by the client", Code.Canceled);
-    this.#finish(Code.Canceled);
-    this.#context.abort(error);
+  protected override onCancelled(): void {
     this.#stopOutput();
   }
 
@@ -375,7 +305,7 @@ export class GrpcServerCall {
     const output = this.#output;
     this.#output = undefined;
     const stop = output?.return?.bind(output);
-    if (stop) runWithCallContext(this.#callContext, () => stop()).catch(ignore);
+    if (stop) runWithCallContext(this.callContext, () => stop()).catch(ignore);
   }
 }
 
@@ -416,5 +346,3 @@ function drained(stream: ServerHttp2Stream): Promise<void> {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
-
-function ignore(): void {}

@@ -1,0 +1,96 @@
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { CallContext } from "../../context/index.js";
+import type { MethodObserver, ObservedCall } from "../../observe/index.js";
+import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
+
+/** A method the engine can serve, resolved once when the server is built. */
+export interface GrpcRoute {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly handler: (input: unknown, context: LeanHandlerContext) => unknown;
+  /** The shared call observer of this method, resolved once per protocol. */
+  readonly observeGrpc: MethodObserver;
+  readonly observeConnect: MethodObserver;
+}
+
+/** What every call on the lean engine needs from it, whatever the protocol. */
+export interface LeanCallInit {
+  readonly route: GrpcRoute;
+  readonly stream: ServerHttp2Stream;
+  readonly headers: IncomingHttpHeaders;
+  readonly correlationId: string;
+  readonly correlationHeader: string;
+  readonly deadline: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly maxReceiveMessageBytes: number;
+  readonly observed: ObservedCall;
+}
+
+/**
+ * The life of one call on the lean engine, shared by its protocols (gRPC, Connect unary): the
+ * handler's contexts, the deadline, and ending exactly once (`done`) — by the response, an
+ * error, the deadline or the client's RST_STREAM — counted once by the observer.
+ */
+export abstract class LeanCall<I extends LeanCallInit> {
+  protected readonly init: I;
+  protected readonly context: LeanHandlerContext;
+  protected readonly callContext: CallContext;
+  protected done = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(init: I, protocolName: "grpc" | "connect") {
+    this.init = init;
+    const context = new LeanHandlerContext(
+      init.route.method,
+      init.route.service,
+      init.headers,
+      init.deadline,
+      protocolName,
+    );
+    this.context = context;
+    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
+    this.callContext = new LeanCallContext(init.correlationId, init.deadline, context);
+  }
+
+  /** Ends the call with an error, in the protocol's own shape. */
+  abstract fail(reason: unknown): void;
+
+  /** Watches for the client going away and arms the deadline; subclasses then read the body. */
+  protected watch(): void {
+    const { stream, timeoutMs } = this.init;
+    stream.on("error", ignore);
+    stream.once("close", () => this.#onClose());
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(
+        () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
+        timeoutMs,
+      );
+    }
+  }
+
+  /** Marks the call done: once, with its final code, for metrics and the access log. */
+  protected finish(code: Code | 0): void {
+    this.done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.init.observed.end(code);
+    // As Connect's contract says, a handler's signal also aborts when the call completes; only
+    // if one was made, and with a reason (no DOMException).
+    if (code === 0) this.context.completed();
+  }
+
+  /** After the client cancelled: stop whatever still produces output. */
+  protected onCancelled(): void {}
+
+  #onClose(): void {
+    if (this.done) return;
+    // Closed before we answered: the client cancelled (RST_STREAM) or the session went away.
+    this.finish(Code.Canceled);
+    this.context.abort(new ConnectError("call cancelled by the client", Code.Canceled));
+    this.onCancelled();
+  }
+}
+
+/** For errors on a stream we have already answered or given up on. */
+export function ignore(): void {}
