@@ -11,6 +11,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import type { Counter } from "prom-client";
+import { createBatchedLogDestination } from "../src/observe/index.js";
 import { createServer, defineService } from "../src/server/index.js";
 import { type EchoMessage, EchoMessageSchema, EchoService, echoPath } from "./server-echo.js";
 
@@ -97,14 +98,13 @@ async function start(): Promise<number> {
     }
     case "protomesh": {
       // Everything on, as in production: health, metrics, correlation ids, and an access log
-      // that formats every line, written to /dev/null through pino's destination with a 4 KiB
-      // buffer (one write(2) per ~40 lines instead of one per line, as a busy production
-      // service would configure it).
+      // that formats every line, written to /dev/null through the destination createServer's
+      // default logger uses (one write(2) per event-loop turn).
       const server = createServer({
         services: [
           defineService(EchoService, { echo: (request: EchoMessage) => request } as never),
         ],
-        logger: pino(pino.destination({ dest: "/dev/null", sync: true, minLength: 4096 })),
+        logger: pino({}, createBatchedLogDestination({ dest: "/dev/null" })),
       });
       readCount = async () => {
         const metric = server.metrics.getSingleMetric("grpc_server_handled_total") as

@@ -12,6 +12,8 @@ export { currentCallContext } from "./context/index.js";
 export type { Idempotency, MethodContract } from "./contract/index.js";
 export { isIdempotent, readMethodContract } from "./contract/index.js";
 export type {
+  BatchedLogDestination,
+  BatchedLogDestinationOptions,
   CallObserver,
   MethodObserver,
   ObservedCall,
@@ -21,6 +23,7 @@ export type {
 export {
   correlationIdFrom,
   correlationIdHeader,
+  createBatchedLogDestination,
   createCallObserver,
   createServerMetrics,
 } from "./observe/index.js";

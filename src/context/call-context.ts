@@ -19,9 +19,16 @@ export interface CallContext {
 
 const storage = new AsyncLocalStorage<CallContext>();
 
-/** Runs `fn` with `context` as the current call context (and for everything it awaits). */
-export function runWithCallContext<T>(context: CallContext, fn: () => T): T {
-  return storage.run(context, fn);
+/**
+ * Runs `fn(...args)` with `context` as the current call context (and for everything it
+ * awaits). Arguments are passed through so hot paths need no closure per call.
+ */
+export function runWithCallContext<A extends unknown[], T>(
+  context: CallContext,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run(context, fn, ...args);
 }
 
 /** The context of the inbound call being served, if any. */

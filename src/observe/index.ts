@@ -1,4 +1,9 @@
 export type {
+  BatchedLogDestination,
+  BatchedLogDestinationOptions,
+} from "./batched-log-destination.js";
+export { createBatchedLogDestination } from "./batched-log-destination.js";
+export type {
   CallObserver,
   CallObserverOptions,
   MethodObserver,

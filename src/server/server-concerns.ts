@@ -2,6 +2,7 @@ import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import {
   type CallObserver,
+  createBatchedLogDestination,
   createCallObserver,
   createServerMetrics,
   type ServerMetrics,
@@ -63,9 +64,9 @@ let sharedLogger: Logger | undefined;
 
 function defaultLogger(): Logger {
   // Silent under test runners (NODE_ENV=test, as vitest sets it) so test output stays readable.
-  sharedLogger ??= pino({
-    name: "protomesh",
-    level: process.env.NODE_ENV === "test" ? "silent" : "info",
-  });
+  sharedLogger ??= pino(
+    { name: "protomesh", level: process.env.NODE_ENV === "test" ? "silent" : "info" },
+    createBatchedLogDestination(),
+  );
   return sharedLogger;
 }

@@ -88,12 +88,15 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
     const response = await rawRequest(url, say, frame(long), { "grpc-accept-encoding": "gzip" });
     expect(response.status).toBe("0");
     expect(response.headers["grpc-encoding"]).toBe("gzip");
+    expect(response.headers["grpc-accept-encoding"]).toBe("gzip,identity");
     expect(response.body[0]).toBe(1);
     expect(gunzipSync(response.body.subarray(5))).toEqual(Buffer.from(long));
     const short = await rawRequest(url, say, frame(hello), { "grpc-accept-encoding": "gzip" });
     expect(short.body[0]).toBe(0);
     const plain = await rawRequest(url, say, frame(long));
     expect(plain.headers["grpc-encoding"]).toBeUndefined();
+    // A client that names no encoding is not told ours: it does not compress.
+    expect(plain.headers["grpc-accept-encoding"]).toBeUndefined();
     expect(plain.body[0]).toBe(0);
   });
 

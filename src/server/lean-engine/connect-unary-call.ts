@@ -1,4 +1,3 @@
-import type { OutgoingHttpHeaders } from "node:http2";
 import {
   create,
   type DescMessage,
@@ -52,7 +51,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
       else if (more) more.push(chunk);
       else more = [chunk];
     });
-    stream.once("end", () => {
+    stream.on("end", () => {
       if (this.done) return;
       try {
         const body = more ? Buffer.concat([first as Buffer, ...more]) : (first ?? Buffer.alloc(0));
@@ -70,7 +69,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     const { stream } = this.init;
     if (!stream.destroyed && !stream.closed) {
       const headers = this.#headers(codeToHttpStatus(error.code), "application/json");
-      for (const [name, value] of error.metadata) headers[name] = value;
+      for (const [name, value] of error.metadata) headers.push(name, value);
       stream.respond(headers);
       stream.end(errorToJsonBytes(error, {}));
       if (!stream.readableEnded) stream.close();
@@ -99,7 +98,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     const { route } = this.init;
     let result: unknown;
     try {
-      result = runWithCallContext(this.callContext, () => route.handler(input, this.context));
+      result = runWithCallContext(this.context, route.handler, input, this.context);
     } catch (error) {
       this.fail(error);
       return;
@@ -132,13 +131,13 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     stream.end(body);
   }
 
-  #headers(status: number, contentType: string): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = { ":status": status, "content-type": contentType };
-    this.context.copyResponseHeader(headers);
-    const trailers: OutgoingHttpHeaders = {};
-    this.context.copyResponseTrailer(trailers);
-    for (const [name, value] of Object.entries(trailers)) headers[`trailer-${name}`] = value;
-    headers[this.init.correlationHeader] = this.init.correlationId;
+  /** Raw name/value pairs, handler trailers as `trailer-` headers, as Connect unary sends them. */
+  #headers(status: number, contentType: string): string[] {
+    const { correlationHeader, correlationId } = this.init;
+    const headers = [":status", String(status), "content-type", contentType];
+    this.context.appendResponseHeader(headers, correlationHeader);
+    this.context.appendResponseTrailer(headers, "trailer-");
+    headers.push(correlationHeader, correlationId);
     return headers;
   }
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
-import type { CallObserver, MethodObserver } from "../../observe/index.js";
+import type { CallObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { ConnectUnaryCall } from "./connect-unary-call.js";
@@ -56,16 +56,6 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
     }
   }
 
-  const begin = (
-    observer: MethodObserver,
-    stream: ServerHttp2Stream,
-    headers: IncomingHttpHeaders,
-  ) => {
-    const correlationId = correlationIdFrom((name) => headerValue(headers[name]));
-    const observed = observer.begin(options.peerOf(stream), correlationId);
-    return { correlationId, observed };
-  };
-
   return {
     handleConnectUnary(stream, headers) {
       const contentType = headers["content-type"];
@@ -80,7 +70,8 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         headerValue(headers["connect-timeout-ms"]) ?? null,
         options.maxTimeoutMs,
       );
-      const { correlationId, observed } = begin(route.observeConnect, stream, headers);
+      const correlationId = correlationIdOf(headers);
+      const observed = route.observeConnect.begin(options.peerOf(stream), correlationId);
       const call = new ConnectUnaryCall({
         route,
         stream,
@@ -135,7 +126,8 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         }
         timeoutMs = parsed.timeoutMs;
       }
-      const { correlationId, observed } = begin(route.observeGrpc, stream, headers);
+      const correlationId = correlationIdOf(headers);
+      const observed = route.observeGrpc.begin(options.peerOf(stream), correlationId);
       new GrpcServerCall({
         route,
         stream,
@@ -146,6 +138,8 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         timeoutMs,
         encoding,
         acceptsGzip: acceptsGzip(headers["grpc-accept-encoding"]),
+        negotiatesEncoding:
+          encodingHeader !== undefined || headers["grpc-accept-encoding"] !== undefined,
         maxReceiveMessageBytes: options.maxReceiveMessageBytes,
         observed,
       }).start();
@@ -173,6 +167,10 @@ function acceptsGzip(header: string | string[] | undefined): boolean {
   return String(header)
     .split(",")
     .some((codec) => codec.trim() === "gzip");
+}
+
+function correlationIdOf(headers: IncomingHttpHeaders): string {
+  return correlationIdFrom((name) => headerValue(headers[name]));
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

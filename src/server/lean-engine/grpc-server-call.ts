@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { runWithCallContext } from "../../context/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
-import { ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
+import { callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
 
 /** What one gRPC call needs beyond what every lean call needs. */
@@ -14,6 +14,11 @@ export interface GrpcCallInit extends LeanCallInit {
   readonly encoding: "gzip" | undefined;
   /** The client accepts gzip responses (grpc-accept-encoding): large messages are compressed. */
   readonly acceptsGzip: boolean;
+  /**
+   * The client spoke of message encodings (grpc-encoding or grpc-accept-encoding): the response
+   * tells it ours. A client that names none does not compress, so the header would be wasted.
+   */
+  readonly negotiatesEncoding: boolean;
 }
 
 const contentType = "application/grpc";
@@ -65,7 +70,9 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
       if (!this.#headersSent) {
         this.#headersSent = true;
         const headers = this.#responseHeaders();
-        Object.assign(headers, trailers);
+        for (const [name, value] of Object.entries(trailers)) {
+          if (value !== undefined) headers.push(name, String(value));
+        }
         stream.respond(headers, { endStream: true });
         stopReading();
       } else {
@@ -76,43 +83,54 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     this.#stopOutput();
   }
 
+  // Unary fast path: gather the chunks (usually one) and frame them once at the end. The state
+  // lives on the call and the listeners are shared: no closure per call.
+  #first: Buffer | undefined;
+  #more: Buffer[] | undefined;
+  #received = 0;
+  #checked = false;
+
   #readSingle(): void {
-    const { stream, maxReceiveMessageBytes } = this.init;
-    // Unary fast path: gather the chunks (usually one) and frame them once at the end.
-    let first: Buffer | undefined;
-    let more: Buffer[] | undefined;
-    let received = 0;
-    let checked = false;
-    stream.on("data", (chunk: Buffer) => {
-      if (this.done) return;
-      received += chunk.length;
-      if (first === undefined) first = chunk;
-      else if (more) more.push(chunk);
-      else more = [chunk];
-      if (!checked && received >= 5) {
-        checked = true;
-        // Refuse an oversized message as soon as its length prefix arrives.
-        const head = first.length >= 5 ? first : Buffer.concat([first, ...(more ?? [])]);
-        const declared = head.readUInt32BE(1);
-        if (declared > maxReceiveMessageBytes) {
-          this.fail(
-            new ConnectError(
-              `message of ${declared} bytes exceeds the limit of ${maxReceiveMessageBytes}`,
-              Code.ResourceExhausted,
-            ),
-          );
-        }
+    const { stream } = this.init;
+    stream.on("data", onSingleData);
+    stream.on("end", onSingleEnd);
+  }
+
+  /** A chunk of a unary or server-streaming request (listener: `onSingleData`). */
+  takeChunk(chunk: Buffer): void {
+    if (this.done) return;
+    this.#received += chunk.length;
+    const first = this.#first;
+    if (first === undefined) this.#first = chunk;
+    else if (this.#more) this.#more.push(chunk);
+    else this.#more = [chunk];
+    if (!this.#checked && this.#received >= 5) {
+      this.#checked = true;
+      // Refuse an oversized message as soon as its length prefix arrives.
+      const head = first === undefined ? chunk : Buffer.concat([first, ...(this.#more ?? [])]);
+      const declared = head.readUInt32BE(1);
+      const limit = this.init.maxReceiveMessageBytes;
+      if (declared > limit) {
+        this.fail(
+          new ConnectError(
+            `message of ${declared} bytes exceeds the limit of ${limit}`,
+            Code.ResourceExhausted,
+          ),
+        );
       }
-    });
-    stream.once("end", () => {
-      if (this.done) return;
-      try {
-        const body = more ? Buffer.concat([first as Buffer, ...more]) : first;
-        this.#invoke(this.#decode(singleFrame(body, maxReceiveMessageBytes)));
-      } catch (error) {
-        this.fail(error);
-      }
-    });
+    }
+  }
+
+  /** The whole unary or server-streaming request arrived (listener: `onSingleEnd`). */
+  endSingle(): void {
+    if (this.done) return;
+    try {
+      const first = this.#first;
+      const body = this.#more ? Buffer.concat([first as Buffer, ...this.#more]) : first;
+      this.#invoke(this.#decode(singleFrame(body, this.init.maxReceiveMessageBytes)));
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   #readStream(): void {
@@ -131,7 +149,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         this.fail(error);
       }
     });
-    stream.once("end", () => {
+    stream.on("end", () => {
       try {
         reader.end();
         queue.end();
@@ -182,7 +200,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     const { route } = this.init;
     let result: unknown;
     try {
-      result = runWithCallContext(this.callContext, () => route.handler(input, this.context));
+      result = runWithCallContext(this.context, route.handler, input, this.context);
     } catch (error) {
       this.fail(error);
       return;
@@ -220,7 +238,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
 
   async #respondStream(source: AsyncIterable<unknown>): Promise<void> {
     const { stream } = this.init;
-    const callContext = this.callContext;
+    const callContext = this.context;
     try {
       const iterator = runWithCallContext(callContext, () => source[Symbol.asyncIterator]());
       this.#output = iterator;
@@ -253,20 +271,28 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     this.#endWithTrailers(trailers, frame);
   }
 
+  #trailers: OutgoingHttpHeaders | undefined;
+  #afterTrailers: (() => void) | undefined;
+
   #endWithTrailers(
     trailers: OutgoingHttpHeaders,
     frame?: Buffer,
     afterTrailers?: () => void,
   ): void {
     const { stream } = this.init;
-    stream.once("wantTrailers", () => {
-      stream.sendTrailers(trailers);
-      // nghttp2 sends the trailers when this callback returns; a reset submitted before that
-      // would discard them.
-      if (afterTrailers) setImmediate(afterTrailers);
-    });
+    this.#trailers = trailers;
+    this.#afterTrailers = afterTrailers;
+    stream.on("wantTrailers", onWantTrailers);
     if (frame) stream.end(frame);
     else stream.end();
+  }
+
+  /** node:http2 asks for the trailers (listener: `onWantTrailers`). */
+  sendTrailers(): void {
+    this.init.stream.sendTrailers(this.#trailers ?? {});
+    // nghttp2 sends the trailers when this callback returns; a reset submitted before that
+    // would discard them.
+    if (this.#afterTrailers) setImmediate(this.#afterTrailers);
   }
 
   #encode(output: unknown): Buffer {
@@ -285,15 +311,14 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     return frame;
   }
 
-  #responseHeaders(): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = {
-      ":status": 200,
-      "content-type": contentType,
-      "grpc-accept-encoding": acceptEncoding,
-    };
-    if (this.init.acceptsGzip) headers["grpc-encoding"] = "gzip";
-    this.context.copyResponseHeader(headers);
-    headers[this.init.correlationHeader] = this.init.correlationId;
+  /** Raw name/value pairs: node:http2 then builds no header object per response. */
+  #responseHeaders(): string[] {
+    const { correlationHeader, correlationId } = this.init;
+    const headers = [":status", "200", "content-type", contentType];
+    if (this.init.negotiatesEncoding) headers.push("grpc-accept-encoding", acceptEncoding);
+    if (this.init.acceptsGzip) headers.push("grpc-encoding", "gzip");
+    this.context.appendResponseHeader(headers, correlationHeader);
+    headers.push(correlationHeader, correlationId);
     return headers;
   }
 
@@ -305,8 +330,21 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     const output = this.#output;
     this.#output = undefined;
     const stop = output?.return?.bind(output);
-    if (stop) runWithCallContext(this.callContext, () => stop()).catch(ignore);
+    if (stop) runWithCallContext(this.context, () => stop()).catch(ignore);
   }
+}
+
+// Listeners shared by every call, finding theirs on the stream (`this`): no closure per call.
+function onSingleData(this: ServerHttp2Stream, chunk: Buffer): void {
+  callOf<GrpcServerCall>(this)?.takeChunk(chunk);
+}
+
+function onSingleEnd(this: ServerHttp2Stream): void {
+  callOf<GrpcServerCall>(this)?.endSingle();
+}
+
+function onWantTrailers(this: ServerHttp2Stream): void {
+  callOf<GrpcServerCall>(this)?.sendTrailers();
 }
 
 /** The one frame of a unary request body; a ConnectError for none, several, or a bad one. */

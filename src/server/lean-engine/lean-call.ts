@@ -1,9 +1,8 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CallContext } from "../../context/index.js";
 import type { MethodObserver, ObservedCall } from "../../observe/index.js";
-import { LeanCallContext, LeanHandlerContext } from "./lean-handler-context.js";
+import { LeanHandlerContext } from "./lean-handler-context.js";
 
 /** A method the engine can serve, resolved once when the server is built. */
 export interface GrpcRoute {
@@ -28,6 +27,16 @@ export interface LeanCallInit {
   readonly observed: ObservedCall;
 }
 
+// The call a stream serves, kept on the stream so the listeners every call registers are shared
+// functions reading it back, not closures built per call.
+const callSlot = Symbol("protomesh.leanCall");
+type StreamWithCall<C> = ServerHttp2Stream & { [callSlot]?: C };
+
+/** The lean call a stream serves, for listeners shared by every call (`this` is the stream). */
+export function callOf<C>(stream: ServerHttp2Stream): C | undefined {
+  return (stream as StreamWithCall<C>)[callSlot];
+}
+
 /**
  * The life of one call on the lean engine, shared by its protocols (gRPC, Connect unary): the
  * handler's contexts, the deadline, and ending exactly once (`done`) — by the response, an
@@ -35,23 +44,23 @@ export interface LeanCallInit {
  */
 export abstract class LeanCall<I extends LeanCallInit> {
   protected readonly init: I;
+  /** The handler's context, and the call context outbound calls inherit. */
   protected readonly context: LeanHandlerContext;
-  protected readonly callContext: CallContext;
   protected done = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(init: I, protocolName: "grpc" | "connect") {
     this.init = init;
-    const context = new LeanHandlerContext(
+    (init.stream as StreamWithCall<this>)[callSlot] = this;
+    // Lazy: an AbortController exists only if the handler or an outbound call reads its signal.
+    this.context = new LeanHandlerContext(
       init.route.method,
       init.route.service,
       init.headers,
       init.deadline,
       protocolName,
+      init.correlationId,
     );
-    this.context = context;
-    // Lazy: an AbortController exists only if the handler or an outbound call reads it.
-    this.callContext = new LeanCallContext(init.correlationId, init.deadline, context);
   }
 
   /** Ends the call with an error, in the protocol's own shape. */
@@ -61,7 +70,8 @@ export abstract class LeanCall<I extends LeanCallInit> {
   protected watch(): void {
     const { stream, timeoutMs } = this.init;
     stream.on("error", ignore);
-    stream.once("close", () => this.#onClose());
+    // `on`, not `once`, for events a stream emits once: no wrapper to build and remove per call.
+    stream.on("close", onStreamClose);
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(
         () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
@@ -83,13 +93,19 @@ export abstract class LeanCall<I extends LeanCallInit> {
   /** After the client cancelled: stop whatever still produces output. */
   protected onCancelled(): void {}
 
-  #onClose(): void {
+  /** The stream closed (listener: `onStreamClose`); before the answer, that is a cancel. */
+  streamClosed(): void {
     if (this.done) return;
     // Closed before we answered: the client cancelled (RST_STREAM) or the session went away.
     this.finish(Code.Canceled);
     this.context.abort(new ConnectError("call cancelled by the client", Code.Canceled));
     this.onCancelled();
   }
+}
+
+// Shared by every call, finding its call on the stream (`this`): no closure per call.
+function onStreamClose(this: ServerHttp2Stream): void {
+  callOf<LeanCall<LeanCallInit>>(this)?.streamClosed();
 }
 
 /** For errors on a stream we have already answered or given up on. */

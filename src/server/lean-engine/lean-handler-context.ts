@@ -13,9 +13,11 @@ import type { CallContext } from "../../context/index.js";
  * Connect's `HandlerContext` for the lean gRPC engine, with every costly member built only when
  * a handler reads it: the `AbortSignal` (no AbortController per call unless asked for, never an
  * `abort()` without a reason), the web `Headers` of request, response and trailers, the context
- * values and the URL. A handler that reads none of them costs one small object per call.
+ * values and the URL. A handler that reads none of them costs one small object per call. The
+ * same object is the call's `CallContext` (correlation id, deadline, signal), so outbound calls
+ * inherit from it with no second object per call.
  */
-export class LeanHandlerContext implements HandlerContext {
+export class LeanHandlerContext implements HandlerContext, CallContext {
   readonly requestMethod = "POST";
   #controller: AbortController | undefined;
   #abortReason: unknown;
@@ -33,6 +35,8 @@ export class LeanHandlerContext implements HandlerContext {
     readonly deadline: number | undefined,
     /** "grpc" or "connect". */
     readonly protocolName: string,
+    /** The inbound call's correlation id, inherited by outbound calls. */
+    readonly correlationId: string,
   ) {}
 
   get signal(): AbortSignal {
@@ -100,9 +104,19 @@ export class LeanHandlerContext implements HandlerContext {
     }
   }
 
-  /** Copies what the handler set in `responseHeader` (if it touched it) into `target`. */
-  copyResponseHeader(target: OutgoingHttpHeaders): void {
-    if (this.#responseHeader) copyHeaders(this.#responseHeader, target);
+  /**
+   * Appends what the handler set in `responseHeader` (if it touched it) to raw name/value
+   * pairs, leaving out `except` (a header the engine sets itself).
+   */
+  appendResponseHeader(target: string[], except: string): void {
+    if (!this.#responseHeader) return;
+    for (const [name, value] of this.#responseHeader) if (name !== except) target.push(name, value);
+  }
+
+  /** Appends the handler's `responseTrailer` (if it touched it) to raw pairs, names prefixed. */
+  appendResponseTrailer(target: string[], prefix: string): void {
+    if (!this.#responseTrailer) return;
+    for (const [name, value] of this.#responseTrailer) target.push(prefix + name, value);
   }
 
   /** Copies what the handler set in `responseTrailer` (if it touched it) into `target`. */
@@ -113,20 +127,4 @@ export class LeanHandlerContext implements HandlerContext {
 
 function copyHeaders(source: Headers, target: OutgoingHttpHeaders): void {
   for (const [name, value] of source) target[name] = value;
-}
-
-/**
- * The `CallContext` of a lean-engine call: its `signal` getter (on the prototype, no closure
- * per call) reads the handler context's lazy signal, so none is made unless someone asks.
- */
-export class LeanCallContext implements CallContext {
-  constructor(
-    readonly correlationId: string,
-    readonly deadline: number | undefined,
-    private readonly context: LeanHandlerContext,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.context.signal;
-  }
 }

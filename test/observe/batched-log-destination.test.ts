@@ -1,0 +1,61 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createBatchedLogDestination } from "../../src/observe/index.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "protomesh-log-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const lines = (file: string) =>
+  readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { msg: string; i: number });
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("createBatchedLogDestination", () => {
+  it("writes the lines of one event-loop turn together, at the end of the turn, in order", async () => {
+    const file = join(dir, "turn.log");
+    const log = pino({}, createBatchedLogDestination({ dest: file }));
+    for (let i = 0; i < 5; i++) log.info({ i }, "call");
+    expect(readFileSync(file, "utf8")).toBe("");
+    await nextTurn();
+    expect(lines(file).map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("writes at once when the buffer passes maxBufferChars", () => {
+    const file = join(dir, "full.log");
+    const log = pino({}, createBatchedLogDestination({ dest: file, maxBufferChars: 200 }));
+    for (let i = 0; i < 4; i++) log.info({ i }, "x".repeat(100));
+    // Each line is over 100 characters: two of them pass 200, and are written in this turn.
+    expect(lines(file).map((l) => l.i)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("writes on flushSync", () => {
+    const file = join(dir, "flush.log");
+    const destination = createBatchedLogDestination({ dest: file });
+    pino({}, destination).info({ i: 7 }, "now");
+    destination.flushSync();
+    expect(lines(file).map((l) => l.i)).toEqual([7]);
+  });
+
+  it.each(["exit", "throw"])(
+    "loses nothing when the process leaves in the same turn (%s)",
+    (how) => {
+      const file = join(dir, `${how}.log`);
+      const child = spawnSync(
+        process.execPath,
+        ["--import", "tsx", join(import.meta.dirname, "support", "log-then-exit.ts"), file, how],
+        { stdio: "ignore" },
+      );
+      expect(child.status).toBe(how === "exit" ? 0 : 1);
+      expect(lines(file).map((l) => l.i)).toEqual([0, 1, 2]);
+    },
+  );
+});
