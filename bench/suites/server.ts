@@ -32,6 +32,7 @@ import {
 interface Scenario {
   readonly key: string;
   readonly label: string;
+  /** The server-target kind the scenario's process runs. */
   readonly server: string;
   readonly protocol: "grpc" | "connect-json";
 }
@@ -77,17 +78,18 @@ export const suite: BenchSuite = {
     const servers = new Map<string, ServerProcess>();
     const samples = new Map<string, Sample[]>();
     try {
-      for (const kind of new Set(scenarios.map((s) => s.server))) {
-        servers.set(kind, await startServer(kind));
-      }
+      // One process per scenario, so each peak RSS belongs to one kind of load only (the
+      // grpc-js process never serves Connect JSON; neither do the others' gRPC processes).
       for (const scenario of scenarios) {
-        await probe(servers.get(scenario.server) as ServerProcess, scenario.protocol);
+        const server = await startServer(scenario.server);
+        servers.set(scenario.key, server);
+        await probe(server, scenario.protocol);
       }
       // Round -1 warms every server up (JIT, pools) and is not recorded: otherwise the first
       // scenario of each process pays for compiling code the later ones reuse.
       for (let rep = -1; rep < repetitions; rep++) {
         for (const scenario of scenarios) {
-          const server = servers.get(scenario.server) as ServerProcess;
+          const server = servers.get(scenario.key) as ServerProcess;
           const cpuBefore = server.cpuMicros();
           const okBefore = await server.successes();
           const load = await runH2load({
@@ -111,7 +113,7 @@ export const suite: BenchSuite = {
           samples.set(scenario.key, list);
         }
       }
-      const peakRss = new Map([...servers].map(([kind, s]) => [kind, s.peakRssBytes()]));
+      const peakRss = new Map([...servers].map(([key, s]) => [key, s.peakRssBytes()]));
       return report(samples, peakRss, { repetitions, durationS, quick });
     } finally {
       await Promise.all([...servers.values()].map((s) => s.stop()));
@@ -170,7 +172,7 @@ function report(
         p50Ms: median(list.map((s) => s.p50Ms)),
         p99Ms: median(list.map((s) => s.p99Ms)),
         cpuMicrosPerCall: median(list.map((s) => s.cpuMicrosPerCall)),
-        peakRssMb: (peakRss.get(scenario.server) ?? 0) / 1024 / 1024,
+        peakRssMb: (peakRss.get(scenario.key) ?? 0) / 1024 / 1024,
         samples: list,
       };
       figures[scenario.key] = entry;
@@ -183,6 +185,8 @@ function report(
     server_grpc_vs_grpcjs: rps("protomesh") / rps("grpc_js"),
     server_grpc_vs_http2_ceiling: rps("protomesh") / rps("bare_http2"),
     server_connect_json_vs_connect_node: rps("protomesh_json") / rps("connect_node_json"),
+    // Lower is better: the target is ≤ 1.0 (peak RSS no higher than grpc-js's under the same load).
+    server_peak_rss_vs_grpcjs: (peakRss.get("protomesh") ?? 0) / (peakRss.get("grpc_js") ?? 1),
   };
   // CPU per call is steadier than throughput on a shared machine (a server preempted by a
   // neighbour loses req/s but not CPU per call): reported beside the headline ratios.
@@ -202,7 +206,7 @@ function report(
         `| ${name} by CPU per call (higher = protomesh cheaper) | ${value.toFixed(2)} |`,
     ),
     "",
-    "Peak RSS is each server process's VmHWM over the whole run (the connect-node and protomesh processes serve both protocols). Every run is checked: a probe call first, then h2load's successes against the server's own success counter.",
+    "Peak RSS is each server process's VmHWM over the whole run; every row has its own process. Every run is checked: a probe call first, then h2load's successes against the server's own success counter.",
   );
   return { markdown: rows.join("\n"), figures, ratios };
 }

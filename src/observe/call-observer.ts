@@ -81,7 +81,9 @@ class ObservedServerCall implements ObservedCall {
     this.log?.info(
       {
         code: codeName,
-        durationMs: Math.round(elapsedMs * 1000) / 1000,
+        // Whole microseconds: as precise as a fast unary call needs, and an integer prints in a
+        // fraction of the time a fractional number of milliseconds does.
+        durationUs: Math.round(elapsedMs * 1000),
         correlationId: this.correlationId,
         peer: this.peer,
       },

@@ -140,7 +140,6 @@ export function createServer(options: ServerOptions): Server {
     observer,
     maxReceiveMessageBytes,
     maxTimeoutMs,
-    peerOf: (stream) => sessionInfo.get(stream.session as Http2Session)?.peer ?? "unknown",
     draining: () => draining,
   });
   const connect = createConnectEngine({ services, observer, maxReceiveMessageBytes, maxTimeoutMs });
@@ -187,11 +186,13 @@ export function createServer(options: ServerOptions): Server {
     ) => {
       const info = sessionInfo.get(stream.session as Http2Session);
       if (info) info.streams++;
+      const peer = info?.peer ?? "unknown";
+      const grpc = isLeanGrpc(headers["content-type"]);
       if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
-        refuseHeaders(stream, isLeanGrpc(headers["content-type"]));
-      } else if (isLeanGrpc(headers["content-type"])) lean.handleGrpc(stream, headers);
-      else if (!lean.handleConnectUnary(stream, headers)) {
+        refuseHeaders(stream, grpc);
+      } else if (grpc) lean.handleGrpc(stream, headers, peer);
+      else if (!lean.handleConnectUnary(stream, headers, peer)) {
         compat.emit("stream", stream, headers, flags, rawHeaders);
       }
     },

@@ -16,21 +16,19 @@ export interface LeanEngineOptions {
   readonly maxReceiveMessageBytes: number;
   /** Largest grpc-timeout accepted (INVALID_ARGUMENT beyond, as connect-node does). */
   readonly maxTimeoutMs: number;
-  /** The peer address of a stream's connection, "ip:port". */
-  readonly peerOf: (stream: ServerHttp2Stream) => string;
   /** True once the server drains: new calls fail fast with UNAVAILABLE. */
   readonly draining: () => boolean;
 }
 
 /** Serves the hot paths on raw HTTP/2 streams; everything else is left to connect-node. */
 export interface LeanEngine {
-  /** An `application/grpc` or `application/grpc+proto` request, any method kind. */
-  handleGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void;
+  /** An `application/grpc` or `application/grpc+proto` request, any method kind, from `peer`. */
+  handleGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: string): void;
   /**
    * A Connect unary request (POST, application/json or application/proto, uncompressed):
    * served and true, or false when it is anything else — connect-node then takes it.
    */
-  handleConnectUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
+  handleConnectUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: string): boolean;
 }
 
 /**
@@ -57,7 +55,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
   }
 
   return {
-    handleConnectUnary(stream, headers) {
+    handleConnectUnary(stream, headers, peer) {
       const contentType = headers["content-type"];
       const json = contentType === "application/json";
       if (!json && contentType !== "application/proto") return false;
@@ -71,7 +69,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         options.maxTimeoutMs,
       );
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeConnect.begin(options.peerOf(stream), correlationId);
+      const observed = route.observeConnect.begin(peer, correlationId);
       const call = new ConnectUnaryCall({
         route,
         stream,
@@ -92,7 +90,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       return true;
     },
 
-    handleGrpc(stream, headers) {
+    handleGrpc(stream, headers, peer) {
       const path = headers[":path"] ?? "";
       const route = routes.get(path);
       if (!route) {
@@ -127,7 +125,8 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         timeoutMs = parsed.timeoutMs;
       }
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeGrpc.begin(options.peerOf(stream), correlationId);
+      const observed = route.observeGrpc.begin(peer, correlationId);
+      const acceptHeader = headers["grpc-accept-encoding"];
       new GrpcServerCall({
         route,
         stream,
@@ -137,9 +136,8 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
         timeoutMs,
         encoding,
-        acceptsGzip: acceptsGzip(headers["grpc-accept-encoding"]),
-        negotiatesEncoding:
-          encodingHeader !== undefined || headers["grpc-accept-encoding"] !== undefined,
+        acceptsGzip: acceptsGzip(acceptHeader),
+        negotiatesEncoding: encodingHeader !== undefined || acceptHeader !== undefined,
         maxReceiveMessageBytes: options.maxReceiveMessageBytes,
         observed,
       }).start();

@@ -22,6 +22,8 @@ export interface GrpcCallInit extends LeanCallInit {
 }
 
 const contentType = "application/grpc";
+// Shared by every successful call whose handler set no trailers (node:http2 only reads it).
+const okTrailers: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
 const acceptEncoding = "gzip,identity";
 // Pause the request stream while this many messages wait for a streaming handler.
 const queueHighWater = 16;
@@ -265,11 +267,15 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
   }
 
   #endOk(frame: Buffer | undefined): void {
-    const trailers: OutgoingHttpHeaders = { "grpc-status": "0" };
-    this.context.copyResponseTrailer(trailers);
+    let trailers = okTrailers;
+    if (this.context.hasResponseTrailer) {
+      trailers = { ...okTrailers };
+      this.context.copyResponseTrailer(trailers);
+    }
     this.finish(0);
     this.#endWithTrailers(trailers, frame);
   }
+
 
   #trailers: OutgoingHttpHeaders | undefined;
   #afterTrailers: (() => void) | undefined;

@@ -119,6 +119,11 @@ export class LeanHandlerContext implements HandlerContext, CallContext {
     for (const [name, value] of this.#responseTrailer) target.push(prefix + name, value);
   }
 
+  /** The handler read `responseTrailer` (so may have set trailers). */
+  get hasResponseTrailer(): boolean {
+    return this.#responseTrailer !== undefined;
+  }
+
   /** Copies what the handler set in `responseTrailer` (if it touched it) into `target`. */
   copyResponseTrailer(target: OutgoingHttpHeaders): void {
     if (this.#responseTrailer) copyHeaders(this.#responseTrailer, target);
