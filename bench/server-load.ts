@@ -94,6 +94,8 @@ export interface LoadOptions {
   readonly durationS: number;
   readonly warmUpS: number;
   readonly logFile: string;
+  /** Offered load in requests per second over all connections; default: as fast as it goes. */
+  readonly requestsPerSecond?: number | undefined;
 }
 
 export interface LoadResult {
@@ -104,10 +106,12 @@ export interface LoadResult {
   readonly p99Ms: number;
 }
 
+const connections = 16;
+
 /** `h2load -c16 -m8` for a fixed duration, with per-request latencies from its log file. */
 export function runH2load(options: LoadOptions): Promise<LoadResult> {
   const args = [
-    "-c16",
+    `-c${connections}`,
     "-m8",
     "-t1",
     "-D",
@@ -122,6 +126,7 @@ export function runH2load(options: LoadOptions): Promise<LoadResult> {
     "te: trailers",
     "--log-file",
     options.logFile,
+    ...(options.requestsPerSecond ? [`--rps=${options.requestsPerSecond / connections}`] : []),
     options.url,
   ];
   const command = hasTaskset ? ["taskset", "-c", loadCore, "h2load", ...args] : ["h2load", ...args];
