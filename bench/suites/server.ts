@@ -114,13 +114,66 @@ export const suite: BenchSuite = {
         }
       }
       const peakRss = new Map([...servers].map(([key, s]) => [key, s.peakRssBytes()]));
-      return report(samples, peakRss, { repetitions, durationS, quick });
+      await Promise.all([...servers.values()].map((s) => s.stop()));
+      servers.clear();
+      const equalLoad = await peakRssAtEqualLoad(samples, {
+        bodyFile: bodies.grpc,
+        durationS: durationS * 2,
+        dir,
+      });
+      return report(samples, peakRss, equalLoad, { repetitions, durationS, quick });
     } finally {
       await Promise.all([...servers.values()].map((s) => s.stop()));
       rmSync(dir, { recursive: true, force: true });
     }
   },
 };
+
+/** The gRPC servers compared for memory at equal load (connect-node is too slow to offer it). */
+const equalLoadKeys = ["bare_http2", "grpc_js", "protomesh"] as const;
+
+interface EqualLoad {
+  readonly offeredRequestsPerSecond: number;
+  /** Peak RSS in bytes, by scenario key. */
+  readonly peakRss: Map<string, number>;
+}
+
+/**
+ * Peak RSS at max throughput grows with the request rate itself (more garbage per second, a
+ * larger young generation), so a faster server looks heavier. Here each gRPC server gets a
+ * fresh process and the same offered rate (80% of the slowest one's median): equal work per
+ * second, so the peaks compare the servers, not their speeds.
+ */
+async function peakRssAtEqualLoad(
+  samples: Map<string, Sample[]>,
+  run: { bodyFile: string; durationS: number; dir: string },
+): Promise<EqualLoad> {
+  const slowest = Math.min(
+    ...equalLoadKeys.map((key) => median((samples.get(key) ?? []).map((s) => s.requestsPerSecond))),
+  );
+  const offered = Math.floor((slowest * 0.8) / 1000) * 1000;
+  const peakRss = new Map<string, number>();
+  for (const key of equalLoadKeys) {
+    const scenario = scenarios.find((s) => s.key === key) as Scenario;
+    const server = await startServer(scenario.server);
+    try {
+      await probe(server, "grpc");
+      await runH2load({
+        url: `http://127.0.0.1:${server.port}${echoPath}`,
+        bodyFile: run.bodyFile,
+        contentType: "application/grpc",
+        durationS: run.durationS,
+        warmUpS: 1,
+        logFile: join(run.dir, `${key}-equal-load.log`),
+        requestsPerSecond: offered,
+      });
+      peakRss.set(key, server.peakRssBytes());
+    } finally {
+      await server.stop();
+    }
+  }
+  return { offeredRequestsPerSecond: offered, peakRss };
+}
 
 /** One real call first: the server answers the echo correctly on this protocol. */
 async function probe(server: ServerProcess, protocol: Scenario["protocol"]): Promise<void> {
@@ -149,6 +202,7 @@ function median(values: readonly number[]): number {
 function report(
   samples: Map<string, Sample[]>,
   peakRss: Map<string, number>,
+  equalLoad: EqualLoad,
   run: { repetitions: number; durationS: number; quick: boolean },
 ): BenchReport {
   const figures: Record<string, unknown> = { ...run };
@@ -185,9 +239,28 @@ function report(
     server_grpc_vs_grpcjs: rps("protomesh") / rps("grpc_js"),
     server_grpc_vs_http2_ceiling: rps("protomesh") / rps("bare_http2"),
     server_connect_json_vs_connect_node: rps("protomesh_json") / rps("connect_node_json"),
-    // Lower is better: the target is ≤ 1.0 (peak RSS no higher than grpc-js's under the same load).
+    // Lower is better: the target is ≤ 1.0 (peak RSS no higher than grpc-js's). At max
+    // throughput each server runs at its own rate; at equal load both get the same rate.
     server_peak_rss_vs_grpcjs: (peakRss.get("protomesh") ?? 0) / (peakRss.get("grpc_js") ?? 1),
+    server_peak_rss_equal_load_vs_grpcjs:
+      (equalLoad.peakRss.get("protomesh") ?? 0) / (equalLoad.peakRss.get("grpc_js") ?? 1),
   };
+  const mb = (bytes: number | undefined) => ((bytes ?? 0) / 1024 / 1024).toFixed(0);
+  figures.equal_load = {
+    offeredRequestsPerSecond: equalLoad.offeredRequestsPerSecond,
+    peakRssMb: Object.fromEntries([...equalLoad.peakRss].map(([k, v]) => [k, v / 1024 / 1024])),
+  };
+  rows.push(
+    "",
+    `### Peak RSS at equal load (unary gRPC, ${equalLoad.offeredRequestsPerSecond} req/s offered to each, fresh processes)`,
+    "",
+    "| server | peak RSS MB |",
+    "| --- | ---: |",
+    ...equalLoadKeys.map(
+      (key) =>
+        `| ${scenarios.find((s) => s.key === key)?.label ?? key} | ${mb(equalLoad.peakRss.get(key))} |`,
+    ),
+  );
   // CPU per call is steadier than throughput on a shared machine (a server preempted by a
   // neighbour loses req/s but not CPU per call): reported beside the headline ratios.
   const cpu = (key: string) => median((samples.get(key) ?? []).map((s) => s.cpuMicrosPerCall));
