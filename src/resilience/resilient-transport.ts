@@ -1,11 +1,11 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Transport } from "@connectrpc/connect";
 import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
 import { failedBeforeSending } from "../transport/index.js";
 import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
-import { attemptTimeout, type CallState, startCall } from "./call-state.js";
+import { attemptTimeout, type CallState, type HeaderInit, startCall } from "./call-state.js";
 import { toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
 import { attemptsHeader, mapError } from "./map-error.js";
@@ -37,7 +37,34 @@ export interface ResilientTransportOptions {
   readonly service?: DescService | undefined;
 }
 
-type Send<R> = (signal: AbortSignal | undefined, timeoutMs: number | undefined) => Promise<R>;
+/** Sends one attempt of a call on the inner transport, with that attempt's timeout. */
+interface AttemptSender<R> {
+  send(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<R>;
+}
+
+type UnaryResult = Awaited<ReturnType<Transport["unary"]>>;
+
+/** A unary call's attempts; a class rather than a closure per call (the hot path). */
+class UnaryAttemptSender implements AttemptSender<UnaryResult> {
+  constructor(
+    private readonly inner: Transport,
+    private readonly method: Parameters<Transport["unary"]>[0],
+    private readonly header: HeaderInit | undefined,
+    private readonly input: Parameters<Transport["unary"]>[4],
+    private readonly contextValues: ContextValues | undefined,
+  ) {}
+
+  send(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<UnaryResult> {
+    return this.inner.unary(
+      this.method,
+      signal,
+      timeoutMs,
+      this.header,
+      this.input,
+      this.contextValues,
+    );
+  }
+}
 
 /**
  * The one place the call policy is applied: a Connect `Transport` that runs each call through
@@ -79,7 +106,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   if (options.service) for (const method of options.service.methods) planOf(method, undefined);
 
   /** One attempt of a retried call: wait (cancellable), send, decide whether to retry. */
-  async function attempt<R>(call: CallState, send: Send<R>): Promise<R> {
+  async function attempt<R>(call: CallState, sender: AttemptSender<R>): Promise<R> {
     if (call.delayMs > 0) {
       await sleep(call.delayMs, call.signal);
       call.delayMs = 0;
@@ -89,7 +116,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     call.attempts++;
     const timeoutMs = attemptTimeout(call);
     try {
-      return await send(call.signal, timeoutMs);
+      return await sender.send(call.signal, timeoutMs);
     } catch (e) {
       const error = toConnectError(e);
       const delayMs = retryDelay(call, error, timeoutMs, () =>
@@ -109,14 +136,14 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   }
 
   /** Hedged call: parallel attempts through the breaker, the first success wins. */
-  function hedged<R>(call: CallState, send: Send<R>): Promise<R> {
+  function hedged<R>(call: CallState, sender: AttemptSender<R>): Promise<R> {
     const { plan } = call;
     const hedging = plan.policy.hedging as NonNullable<CallPolicy["hedging"]>;
     // async: a spent deadline must reject, not throw inside runHedged's timer.
     const sendOne = async (signal: AbortSignal) => {
       call.attempts++;
       const timeoutMs = attemptTimeout(call);
-      return send(signal, timeoutMs);
+      return sender.send(signal, timeoutMs);
     };
     return runHedged({
       maxAttempts: hedging.maxAttempts,
@@ -165,17 +192,16 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const plan = planOf(method, contextValues?.get(callPolicyKey));
       const call = startCall(plan, signal, timeoutMs, header);
-      const send: Send<Awaited<ReturnType<typeof inner.unary<never, never>>>> = (s, t) =>
-        inner.unary(method as never, s, t, call.header, input as never, contextValues);
+      const sender = new UnaryAttemptSender(inner, method, call.header, input, contextValues);
       plan.budget?.recordRequest();
       try {
         const response = (
           plan.policy.hedging
             ? await (plan.outer
-                ? plan.outer.execute(() => hedged(call, send), call.signal)
-                : hedged(call, send))
-            : await plan.stack.execute(() => attempt(call, send), call.signal)
-        ) as Awaited<ReturnType<typeof send>>;
+                ? plan.outer.execute(() => hedged(call, sender), call.signal)
+                : hedged(call, sender))
+            : await plan.stack.execute(() => attempt(call, sender), call.signal)
+        ) as UnaryResult;
         response.trailer.set(attemptsHeader, String(call.attempts));
         return response as never;
       } catch (error) {

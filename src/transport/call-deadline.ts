@@ -23,6 +23,11 @@ export function requestHeader(init: HeaderInit, timeoutMs: number | undefined): 
   return header;
 }
 
+/** The grpc-js deadline (epoch ms, `Infinity` for none) of a call sent now with `timeoutMs`. */
+export function deadlineAfter(timeoutMs: number | undefined): number {
+  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+}
+
 /**
  * The grpc-js deadline (epoch ms, `Infinity` for none) from the request's `grpc-timeout`, read
  * when the call is sent: the deadline then covers the network and the server, as the server
@@ -33,5 +38,5 @@ export function deadlineFromHeader(header: Headers): number {
   if (value === null) return Number.POSITIVE_INFINITY;
   const { timeoutMs, error } = parseTimeout(value, Number.MAX_SAFE_INTEGER);
   if (error) throw error;
-  return timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+  return deadlineAfter(timeoutMs);
 }

@@ -24,6 +24,8 @@ export function sendGrpcJsStream(
   channel: Channel,
   codec: MethodCodec,
   req: StreamRequest,
+  /** Epoch ms, `Infinity` for none. */
+  deadline: number,
 ): Promise<StreamResponse> {
   return new Promise((resolve, reject) => {
     const signal = req.signal;
@@ -36,7 +38,7 @@ export function sendGrpcJsStream(
     try {
       metadata = metadataFromHeaders(req.header);
       // Last: a call that is created must be started.
-      call = createGrpcJsCall(channel, codec, req.header);
+      call = createGrpcJsCall(channel, codec, deadline);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
       return;

@@ -17,7 +17,12 @@ import {
 } from "@connectrpc/connect";
 import type { Channel } from "@grpc/grpc-js";
 import { neverAborted } from "../context/index.js";
-import { type HeaderInit, requestHeader } from "./call-deadline.js";
+import {
+  deadlineAfter,
+  deadlineFromHeader,
+  type HeaderInit,
+  requestHeader,
+} from "./call-deadline.js";
 import { createGrpcJsChannel, type GrpcJsChannelOptions } from "./grpc-js-channel.js";
 import { sendGrpcJsStream } from "./grpc-js-stream-call.js";
 import { sendGrpcJsUnary } from "./grpc-js-unary-call.js";
@@ -66,25 +71,28 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
   const codecFor = createMethodCodecCache(options.target);
   const defaultTimeoutMs = options.defaultTimeoutMs;
 
-  const send: Next = (req) =>
-    req.stream
-      ? sendGrpcJsStream(channel, codecFor(req.method), req)
-      : sendGrpcJsUnary(channel, codecFor(req.method), req);
   const interceptors = options.interceptors ?? [];
+  // With interceptors, the deadline travels in the request's grpc-timeout header, where they can
+  // read and shorten it, and is read back as the call is sent. Without, it goes to grpc-js
+  // directly: no header to write and parse back on every call.
+  const deadlineInHeader = interceptors.length > 0;
+  const send: Next = (req) => {
+    const deadline = deadlineFromHeader(req.header);
+    return req.stream
+      ? sendGrpcJsStream(channel, codecFor(req.method), req, deadline)
+      : sendGrpcJsUnary(channel, codecFor(req.method), req, deadline);
+  };
   let chain = send;
   for (let i = interceptors.length - 1; i >= 0; i--)
     chain = (interceptors[i] as Interceptor)(chain);
   // Our own code only ever rejects with ConnectError; an interceptor might not.
-  const run: Next =
-    interceptors.length === 0
-      ? chain
-      : (req) => {
-          try {
-            return chain(req).catch(rethrowAsConnectError);
-          } catch (error) {
-            return Promise.reject(ConnectError.from(error));
-          }
-        };
+  const run: Next = (req) => {
+    try {
+      return chain(req).catch(rethrowAsConnectError);
+    } catch (error) {
+      return Promise.reject(ConnectError.from(error));
+    }
+  };
 
   function timeoutOf(timeoutMs: number | undefined): number | undefined {
     if (timeoutMs === undefined) return defaultTimeoutMs;
@@ -105,6 +113,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const codec = codecFor(method);
+      const timeout = timeoutOf(timeoutMs);
       const req: UnaryRequest = {
         stream: false,
         service: method.parent,
@@ -112,11 +121,13 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
         requestMethod: "POST",
         url: codec.url,
         signal: signal ?? neverAborted,
-        header: requestHeader(header, timeoutOf(timeoutMs)),
+        header: requestHeader(header, deadlineInHeader ? timeout : undefined),
         contextValues: contextValues ?? createContextValues(),
         message: codec.normalize(input),
       };
-      return run(req) as Promise<UnaryResponse<I, O>>;
+      return (
+        deadlineInHeader ? run(req) : sendGrpcJsUnary(channel, codec, req, deadlineAfter(timeout))
+      ) as Promise<UnaryResponse<I, O>>;
     },
     stream<I extends DescMessage, O extends DescMessage>(
       method: DescMethodStreaming<I, O>,
@@ -126,19 +137,23 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
       input: AsyncIterable<MessageInitShape<I>>,
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
+      const codec = codecFor(method);
+      const timeout = timeoutOf(timeoutMs);
       const req: StreamRequest = {
         stream: true,
         service: method.parent,
         method: method as DescMethodStreaming,
         requestMethod: "POST",
-        url: codecFor(method).url,
+        url: codec.url,
         signal: signal ?? neverAborted,
-        header: requestHeader(header, timeoutOf(timeoutMs)),
+        header: requestHeader(header, deadlineInHeader ? timeout : undefined),
         contextValues: contextValues ?? createContextValues(),
         // Init shapes are made messages as they are sent; no wrapper iterable per call.
         message: input as StreamRequest["message"],
       };
-      return run(req) as Promise<StreamResponse<I, O>>;
+      return (
+        deadlineInHeader ? run(req) : sendGrpcJsStream(channel, codec, req, deadlineAfter(timeout))
+      ) as Promise<StreamResponse<I, O>>;
     },
   };
 }

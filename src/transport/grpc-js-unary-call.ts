@@ -9,7 +9,7 @@ import {
 } from "@grpc/grpc-js";
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../context/index.js";
 import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
-import { headersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
+import { lazyHeadersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
 import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";
 import type { MethodCodec } from "./method-codec.js";
 
@@ -25,6 +25,8 @@ export function sendGrpcJsUnary(
   channel: Channel,
   codec: MethodCodec,
   req: UnaryRequest,
+  /** Epoch ms, `Infinity` for none. */
+  deadline: number,
 ): Promise<UnaryResponse> {
   return new Promise((resolve, reject) => {
     const signal = req.signal;
@@ -39,7 +41,7 @@ export function sendGrpcJsUnary(
       bytes = codec.serialize(req.message);
       metadata = metadataFromHeaders(req.header);
       // Last: a call that is created must be started.
-      call = createGrpcJsCall(channel, codec, req.header);
+      call = createGrpcJsCall(channel, codec, deadline);
     } catch (error) {
       reject(ConnectError.from(error, Code.Internal));
       return;
@@ -110,9 +112,9 @@ class UnaryListener implements InterceptingListener, AbortTarget {
       stream: false,
       service: req.service,
       method: req.method,
-      header: this.header ? headersFromMetadata(this.header) : new Headers(),
+      header: this.header ? lazyHeadersFromMetadata(this.header) : new Headers(),
       message,
-      trailer: headersFromMetadata(status.metadata),
+      trailer: lazyHeadersFromMetadata(status.metadata),
     });
   }
 

@@ -1,7 +1,11 @@
 import { encodeBinaryHeader } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { headersFromMetadata, metadataFromHeaders } from "../../src/transport/grpc-metadata.js";
+import {
+  headersFromMetadata,
+  lazyHeadersFromMetadata,
+  metadataFromHeaders,
+} from "../../src/transport/grpc-metadata.js";
 
 describe("headers ⇄ grpc-js metadata", () => {
   it("decodes -bin values, each of several, into bytes and leaves protocol headers to grpc-js", () => {
@@ -28,5 +32,27 @@ describe("headers ⇄ grpc-js metadata", () => {
     const header = headersFromMetadata(metadata);
     expect(header.get("x-tag")).toBe("a, b");
     expect(header.get("x-blob-bin")).toBe(Buffer.from([0, 254]).toString("base64"));
+  });
+
+  it("converts lazily yet reads, iterates and changes like any Headers", () => {
+    const metadata = new Metadata();
+    metadata.add("x-tag", "a");
+    metadata.add("x-blob-bin", Buffer.from([0, 254]));
+    const lazy = lazyHeadersFromMetadata(metadata);
+    expect(lazy).toBeInstanceOf(Headers);
+    expect([...lazy]).toEqual([...headersFromMetadata(metadata)]);
+    expect(lazyHeadersFromMetadata(metadata).get("x-tag")).toBe("a");
+    expect(lazyHeadersFromMetadata(metadata).has("x-blob-bin")).toBe(true);
+    const changed = lazyHeadersFromMetadata(metadata);
+    changed.set("x-protomesh-attempts", "2");
+    changed.delete("x-tag");
+    expect(Object.fromEntries(changed.entries())).toEqual({
+      "x-blob-bin": Buffer.from([0, 254]).toString("base64"),
+      "x-protomesh-attempts": "2",
+    });
+    const seen: string[] = [];
+    lazyHeadersFromMetadata(metadata).forEach((_, key) => seen.push(key));
+    expect(seen).toEqual(["x-blob-bin", "x-tag"]);
+    expect(new Headers(lazyHeadersFromMetadata(metadata)).get("x-tag")).toBe("a");
   });
 });

@@ -28,7 +28,11 @@ export interface LeanEngine {
    * A Connect unary request (POST, application/json or application/proto, uncompressed):
    * served and true, or false when it is anything else — connect-node then takes it.
    */
-  handleConnectUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: string): boolean;
+  handleConnectUnary(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    peer: string,
+  ): boolean;
 }
 
 /**

@@ -276,7 +276,6 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     this.#endWithTrailers(trailers, frame);
   }
 
-
   #trailers: OutgoingHttpHeaders | undefined;
   #afterTrailers: (() => void) | undefined;
 
