@@ -29,6 +29,15 @@ const say = "/test.echo.v1.EchoService/Say";
 const hello = toBinary(StringValueSchema, create(StringValueSchema, { value: "hello" }));
 const status = (code: Code) => String(code);
 
+/** grpc_server_handled_total of one method and code, read from the server's registry. */
+async function handled(method: string, code: string): Promise<number> {
+  const metric = await server.metrics.getSingleMetric("grpc_server_handled_total")?.get();
+  const value = metric?.values.find(
+    (v) => v.labels.grpc_method === method && v.labels.grpc_code === code,
+  );
+  return value?.value ?? 0;
+}
+
 /** After every hostile request: the server still answers a well-formed call. */
 async function stillServes(): Promise<void> {
   const client = echoClient(createGrpcTransport({ baseUrl: url }));
@@ -101,9 +110,13 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
   });
 
   it("refuses an unknown grpc-encoding with UNIMPLEMENTED and says what it accepts", async () => {
+    const counted = () => handled("Say", "UNIMPLEMENTED");
+    const before = await counted();
     const response = await rawRequest(url, say, frame(hello), { "grpc-encoding": "snappy" });
     expect(response.status).toBe(status(Code.Unimplemented));
     expect(response.headers["grpc-accept-encoding"]).toContain("gzip");
+    // Refused before the handler, yet counted like any call of the method.
+    expect(await counted()).toBe(before + 1);
   });
 
   it("refuses a gzip bomb beyond the size limit: RESOURCE_EXHAUSTED", async () => {

@@ -102,15 +102,24 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         return;
       }
       if (options.draining()) {
-        respondError(stream, new ConnectError("server is shutting down", Code.Unavailable));
+        refuse(
+          route,
+          stream,
+          headers,
+          peer,
+          new ConnectError("server is shutting down", Code.Unavailable),
+        );
         return;
       }
       const encodingHeader = headers["grpc-encoding"];
       let encoding: "gzip" | undefined;
       if (encodingHeader === "gzip") encoding = "gzip";
       else if (encodingHeader !== undefined && encodingHeader !== "identity") {
-        respondError(
+        refuse(
+          route,
           stream,
+          headers,
+          peer,
           new ConnectError(
             `unsupported grpc-encoding ${String(encodingHeader)}`,
             Code.Unimplemented,
@@ -123,7 +132,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       if (timeoutHeader !== undefined) {
         const parsed = parseTimeout(String(timeoutHeader), options.maxTimeoutMs);
         if (parsed.error) {
-          respondError(stream, parsed.error);
+          refuse(route, stream, headers, peer, parsed.error);
           return;
         }
         timeoutMs = parsed.timeoutMs;
@@ -147,6 +156,18 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       }).start();
     },
   };
+}
+
+/** A call on a known method refused before it began: answered, counted and logged. */
+function refuse(
+  route: GrpcRoute,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  peer: string,
+  error: ConnectError,
+): void {
+  route.observeGrpc.begin(peer, correlationIdOf(headers)).end(error.code);
+  respondError(stream, error);
 }
 
 /** A trailers-only error response for a call refused before it began. */
