@@ -51,7 +51,9 @@ describe("headers ⇄ grpc-js metadata", () => {
       "x-protomesh-attempts": "2",
     });
     const seen: string[] = [];
-    lazyHeadersFromMetadata(metadata).forEach((_, key) => seen.push(key));
+    lazyHeadersFromMetadata(metadata).forEach((_, key) => {
+      seen.push(key);
+    });
     expect(seen).toEqual(["x-blob-bin", "x-tag"]);
     expect(new Headers(lazyHeadersFromMetadata(metadata)).get("x-tag")).toBe("a");
   });
