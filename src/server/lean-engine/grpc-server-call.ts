@@ -240,12 +240,12 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
 
   async #respondStream(source: AsyncIterable<unknown>): Promise<void> {
     const { stream } = this.init;
-    const callContext = this.context;
+    const context = this.context;
     try {
-      const iterator = runWithCallContext(callContext, () => source[Symbol.asyncIterator]());
+      const iterator = runWithCallContext(context, () => source[Symbol.asyncIterator]());
       this.#output = iterator;
       for (;;) {
-        const next = await runWithCallContext(callContext, () => iterator.next());
+        const next = await runWithCallContext(context, () => iterator.next());
         if (this.done) return;
         if (next.done) break;
         const frame = this.#encode(next.value);
