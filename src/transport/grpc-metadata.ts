@@ -1,7 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
 
 /**
- * Request headers grpc-js writes itself (or that are HTTP/2 connection-level): passing them on
+ * Headers grpc-js writes itself, as client or server (or that are HTTP/2 connection-level): passing them on
  * as metadata would duplicate or contradict what grpc-js sends.
  */
 const protocolHeaders = new Set([
@@ -17,20 +17,21 @@ const protocolHeaders = new Set([
 ]);
 
 /**
- * Web `Headers` → grpc-js `Metadata`. `-bin` values are base64 on the Connect side (several
- * values joined by ", ") and raw bytes in grpc-js, so they are decoded into Buffers.
+ * Web `Headers` → grpc-js `Metadata`, for a client's request and a server's response headers and
+ * trailers alike. `-bin` values are base64 on the Connect side (several values joined by ", ")
+ * and raw bytes in grpc-js, so they are decoded into Buffers. Headers grpc-js writes itself are
+ * left out.
  */
-export function metadataFromHeaders(header: Headers): Metadata {
-  const metadata = new Metadata();
+export function metadataFromHeaders(header: Headers, into: Metadata = new Metadata()): Metadata {
   header.forEach((value, key) => {
     if (protocolHeaders.has(key)) return;
     if (key.endsWith("-bin")) {
-      for (const part of value.split(",")) metadata.add(key, Buffer.from(part.trim(), "base64"));
+      for (const part of value.split(",")) into.add(key, Buffer.from(part.trim(), "base64"));
     } else {
-      metadata.add(key, value);
+      into.add(key, value);
     }
   });
-  return metadata;
+  return into;
 }
 
 /** grpc-js `Metadata` → web `Headers`, `-bin` values base64-encoded as Connect expects. */

@@ -34,11 +34,12 @@ import {
   type MethodObserver,
   type ObservedCall,
 } from "../../observe/index.js";
+import { headersFromMetadata, metadataFromHeaders } from "../../transport/grpc-metadata.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { correlationIdKey, withCallContext } from "../with-call-context.js";
 import { createGrpcJsServiceDefinition } from "./grpc-js-service-definition.js";
 import { statusFromError } from "./grpc-js-status.js";
-import { hasHeaders, headersFromMetadata, metadataFromHeaders } from "./metadata-headers.js";
+import { hasHeaders } from "./metadata-headers.js";
 
 /**
  * Serves one Connect-style service implementation on an `@grpc/grpc-js` `Server`: the same

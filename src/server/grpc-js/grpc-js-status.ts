@@ -1,7 +1,7 @@
 import { Code, ConnectError, decodeBinaryHeader } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { Metadata, StatusObject } from "@grpc/grpc-js";
-import { metadataFromHeaders } from "./metadata-headers.js";
+import { metadataFromHeaders } from "../../transport/grpc-metadata.js";
 
 const statusDetailsKey = "grpc-status-details-bin";
 

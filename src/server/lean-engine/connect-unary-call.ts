@@ -9,7 +9,6 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { runWithCallContext } from "../../context/index.js";
 import { LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
@@ -55,7 +54,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
       if (this.done) return;
       try {
         const body = more ? Buffer.concat([first as Buffer, ...more]) : (first ?? Buffer.alloc(0));
-        this.#invoke(this.#decode(body));
+        this.invoke(this.#decode(body), this.#respond);
       } catch (error) {
         this.fail(error);
       }
@@ -91,25 +90,6 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
         undefined,
         cause,
       );
-    }
-  }
-
-  #invoke(input: unknown): void {
-    const { route } = this.init;
-    let result: unknown;
-    try {
-      result = runWithCallContext(this.context, route.handler, input, this.context);
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-      (result as PromiseLike<unknown>).then(
-        (output) => this.#respond(output),
-        (error: unknown) => this.fail(error),
-      );
-    } else {
-      this.#respond(result);
     }
   }
 

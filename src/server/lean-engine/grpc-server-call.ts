@@ -199,27 +199,9 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
   }
 
   #invoke(input: unknown): void {
-    const { route } = this.init;
-    let result: unknown;
-    try {
-      result = runWithCallContext(this.context, route.handler, input, this.context);
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    const kind = route.method.methodKind;
-    if (kind === "unary" || kind === "client_streaming") {
-      if (isThenable(result)) {
-        result.then(
-          (output) => this.#respondUnary(output),
-          (error: unknown) => this.fail(error),
-        );
-      } else {
-        this.#respondUnary(result);
-      }
-    } else {
-      void this.#respondStream(result as AsyncIterable<unknown>);
-    }
+    const kind = this.init.route.method.methodKind;
+    const streamsOut = kind === "server_streaming" || kind === "bidi_streaming";
+    this.invoke(input, streamsOut ? this.#respondStream : this.#respondUnary);
   }
 
   #respondUnary(output: unknown): void {
@@ -384,8 +366,4 @@ function drained(stream: ServerHttp2Stream): Promise<void> {
     stream.on("drain", done);
     stream.on("close", done);
   });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { runWithCallContext } from "../../context/index.js";
 import type { MethodObserver, ObservedCall } from "../../observe/index.js";
 import { LeanHandlerContext } from "./lean-handler-context.js";
 
@@ -77,6 +78,28 @@ export abstract class LeanCall<I extends LeanCallInit> {
         () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
         timeoutMs,
       );
+    }
+  }
+
+  /**
+   * Runs the handler in the call's context and hands its result to `respond` (as `this`),
+   * awaited first when the handler returned a promise; a throw or a rejection fails the call.
+   */
+  protected invoke(input: unknown, respond: (this: this, output: unknown) => void): void {
+    let result: unknown;
+    try {
+      result = runWithCallContext(this.context, this.init.route.handler, input, this.context);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+      (result as PromiseLike<unknown>).then(
+        (output) => respond.call(this, output),
+        (error: unknown) => this.fail(error),
+      );
+    } else {
+      respond.call(this, result);
     }
   }
 
