@@ -10,11 +10,19 @@ export interface BatchedLogDestination {
 export interface BatchedLogDestinationOptions {
   /** A file descriptor or a file path. Default 1 (stdout). */
   readonly dest?: number | string | undefined;
-  /** Write as soon as this many characters are buffered, without waiting for the turn's end. */
-  readonly maxBufferChars?: number | undefined;
+  /** Write as soon as this many bytes are buffered. Default 16 KiB. */
+  readonly maxBufferBytes?: number | undefined;
+  /**
+   * The longest a line waits for company before it is written. Default 10 ms: a log reader
+   * sees nothing late, and a busy server still writes hundreds of lines per write(2).
+   */
+  readonly maxDelayMs?: number | undefined;
 }
 
-const defaultMaxBufferChars = 16 * 1024;
+const defaultMaxBufferBytes = 16 * 1024;
+const defaultMaxDelayMs = 10;
+// A UTF-16 code unit takes at most 3 bytes in UTF-8.
+const maxBytesPerChar = 3;
 
 // One exit hook for every destination, holding them weakly so a dropped one can be collected.
 const live = new Set<WeakRef<BatchedLogDestination>>();
@@ -34,42 +42,61 @@ function flushAllOnExit(destination: BatchedLogDestination): void {
  * An access log writes one line per call, so how lines reach the file descriptor is on the
  * hot path. Hand-written because pino's own destination (sonic-boom) either issues one
  * write(2) per line (`minLength` 0) or, when it buffers, measures the whole buffered string's
- * byte length again on every line (≈ 1 µs per line at 4 KiB; both measured in
- * bench/suites/server.ts's setting). This keeps the lines of one event-loop turn in an array
- * and hands them to a synchronous pino destination as one string: one write(2) per turn (or
- * per `maxBufferChars`), with sonic-boom still doing the writing (partial writes, EAGAIN).
- * Lines wait at most until the end of the current turn; `flushSync` runs on process exit, so a
- * crash that still exits (uncaught exception, `process.exit`) loses nothing.
+ * byte length again on every line, and encodes each string twice when it writes it (≈ 1 µs
+ * per line in bench/suites/server.ts's setting). This encodes each line once, into a buffer,
+ * and hands sonic-boom one chunk per `maxBufferBytes` or `maxDelayMs`, whichever comes first:
+ * sonic-boom still does the writing (partial writes, EAGAIN). `flushSync` runs on process
+ * exit, so a crash that still exits (uncaught exception, `process.exit`) loses nothing.
  */
 export function createBatchedLogDestination(
   options: BatchedLogDestinationOptions = {},
 ): BatchedLogDestination {
-  const target = pino.destination({ dest: options.dest ?? 1, sync: true });
-  const maxBufferChars = options.maxBufferChars ?? defaultMaxBufferChars;
-  let lines: string[] = [];
-  let buffered = 0;
-  let scheduled: NodeJS.Immediate | undefined;
+  // In contentMode "buffer" sonic-boom writes Buffers; its typings only know strings.
+  const target = pino.destination({
+    dest: options.dest ?? 1,
+    sync: true,
+    contentMode: "buffer",
+  }) as unknown as { write(chunk: Buffer): boolean };
+  const maxBufferBytes = options.maxBufferBytes ?? defaultMaxBufferBytes;
+  const maxDelayMs = options.maxDelayMs ?? defaultMaxDelayMs;
+  // Room for a full buffer plus the longest line that still goes through it.
+  const buffer = Buffer.allocUnsafeSlow(2 * maxBufferBytes);
+  let used = 0;
+  let timerArmed = false;
 
-  const flushSync = () => {
-    if (scheduled) {
-      clearImmediate(scheduled);
-      scheduled = undefined;
-    }
-    if (lines.length === 0) return;
-    const text = lines.length === 1 ? (lines[0] as string) : lines.join("");
-    lines = [];
-    buffered = 0;
-    target.write(text);
+  const write = () => {
+    if (used === 0) return;
+    const chunk = buffer.subarray(0, used);
+    used = 0;
+    // A sync sonic-boom has written all of it (retrying partial writes and EAGAIN) when this
+    // returns, or thrown: the buffer is free again either way.
+    target.write(chunk);
+  };
+  // The timer is armed by the first line after a write and not cancelled by a write the
+  // buffer's size forced: at most one timer per maxDelayMs, however busy the server.
+  const onTimer = () => {
+    timerArmed = false;
+    write();
   };
   const destination: BatchedLogDestination = {
     write(line) {
-      lines.push(line);
-      buffered += line.length;
-      if (buffered >= maxBufferChars) flushSync();
-      else scheduled ??= setImmediate(flushSync);
+      const worstCase = line.length * maxBytesPerChar;
+      if (used + worstCase > buffer.length) {
+        write();
+        if (worstCase > buffer.length) {
+          target.write(Buffer.from(line, "utf8"));
+          return true;
+        }
+      }
+      used += buffer.write(line, used, "utf8");
+      if (used >= maxBufferBytes) write();
+      else if (!timerArmed) {
+        timerArmed = true;
+        setTimeout(onTimer, maxDelayMs).unref();
+      }
       return true;
     },
-    flushSync,
+    flushSync: write,
   };
   flushAllOnExit(destination);
   return destination;

@@ -43,10 +43,8 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
       const key = `${protocol} ${service}/${method}`;
       let found = cache.get(key);
       if (!found) {
-        // A pino child per method serialises `method` and `protocol` once, so each line
-        // formats only what changes.
         const methodMetrics = metrics?.forMethod(service, method);
-        const log = logger?.child({ method: `/${service}/${method}`, protocol });
+        const log = logger && new MethodLog(logger, `/${service}/${method}`, protocol);
         found = {
           begin(peer, correlationId) {
             methodMetrics?.started();
@@ -60,6 +58,33 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
   };
 }
 
+/**
+ * The access log of one method. A pino child per method and status code serialises `method`,
+ * `protocol` and `code` once, so each line formats only what changes (≈ 0.15 µs per field).
+ */
+class MethodLog {
+  readonly #byCode: (Logger | undefined)[] = [];
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly method: string,
+    private readonly protocol: string,
+  ) {}
+
+  forCode(code: Code | 0): Logger {
+    let log = this.#byCode[code];
+    if (!log) {
+      log = this.logger.child({
+        method: this.method,
+        protocol: this.protocol,
+        code: grpcCodeName(code),
+      });
+      this.#byCode[code] = log;
+    }
+    return log;
+  }
+}
+
 /** A class, not a closure: one small object per call, its method shared on the prototype. */
 class ObservedServerCall implements ObservedCall {
   readonly #started = performance.now();
@@ -69,18 +94,16 @@ class ObservedServerCall implements ObservedCall {
     private readonly peer: string,
     private readonly correlationId: string,
     private readonly metrics: MethodMetrics | undefined,
-    private readonly log: Logger | undefined,
+    private readonly log: MethodLog | undefined,
   ) {}
 
   end(code: Code | 0): void {
     if (this.#ended) return;
     this.#ended = true;
     const elapsedMs = performance.now() - this.#started;
-    const codeName = grpcCodeName(code);
-    this.metrics?.handled(codeName, elapsedMs / 1000);
-    this.log?.info(
+    this.metrics?.handled(grpcCodeName(code), elapsedMs / 1000);
+    this.log?.forCode(code).info(
       {
-        code: codeName,
         // Whole microseconds: as precise as a fast unary call needs, and an integer prints in a
         // fraction of the time a fractional number of milliseconds does.
         durationUs: Math.round(elapsedMs * 1000),

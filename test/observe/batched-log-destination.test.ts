@@ -20,21 +20,36 @@ const lines = (file: string) =>
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("createBatchedLogDestination", () => {
-  it("writes the lines of one event-loop turn together, at the end of the turn, in order", async () => {
-    const file = join(dir, "turn.log");
-    const log = pino({}, createBatchedLogDestination({ dest: file }));
+  it("holds lines for at most maxDelayMs, then writes them together, in order", async () => {
+    const file = join(dir, "delay.log");
+    const log = pino({}, createBatchedLogDestination({ dest: file, maxDelayMs: 40 }));
     for (let i = 0; i < 5; i++) log.info({ i }, "call");
-    expect(readFileSync(file, "utf8")).toBe("");
     await nextTurn();
+    expect(readFileSync(file, "utf8")).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 80));
     expect(lines(file).map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it("writes at once when the buffer passes maxBufferChars", () => {
+  it("writes at once when the buffer passes maxBufferBytes", () => {
     const file = join(dir, "full.log");
-    const log = pino({}, createBatchedLogDestination({ dest: file, maxBufferChars: 200 }));
+    const log = pino({}, createBatchedLogDestination({ dest: file, maxBufferBytes: 200 }));
     for (let i = 0; i < 4; i++) log.info({ i }, "x".repeat(100));
-    // Each line is over 100 characters: two of them pass 200, and are written in this turn.
+    // Each line is over 100 bytes: two of them pass 200, and are written in this turn.
     expect(lines(file).map((l) => l.i)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("keeps multi-byte characters whole and lines longer than the buffer in order", () => {
+    const file = join(dir, "utf8.log");
+    const destination = createBatchedLogDestination({ dest: file, maxBufferBytes: 64 });
+    const log = pino({}, destination);
+    const messages = ["é€😀".repeat(5), "x".repeat(1000), "naïve ☃", "😀".repeat(40), "end"];
+    messages.forEach((msg, i) => {
+      log.info({ i }, msg);
+    });
+    destination.flushSync();
+    const written = lines(file);
+    expect(written.map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
+    expect(written.map((l) => l.msg)).toEqual(messages);
   });
 
   it("writes on flushSync", () => {
