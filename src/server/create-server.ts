@@ -297,11 +297,12 @@ export function createServer(options: ServerOptions): Server {
       front.close(() => resolve());
     });
     // Two GOAWAYs, as gRPC servers do: the first (last stream id 2^31-1) tells peers to open no
-    // new streams while still accepting those already on the wire, which then fail cleanly with
-    // UNAVAILABLE (draining); one ping round trip later the final GOAWAY, and the session closes
-    // once its in-flight streams end. Streams a client still opens after that are refused
-    // (REFUSED_STREAM: gRPC clients map it to UNAVAILABLE and retry; connect-node's client
-    // reports INTERNAL).
+    // new streams; one ping round trip later (or finalGoAwayAfterMs) the final GOAWAY names the
+    // last stream processed, and the session closes once its in-flight streams end. A stream
+    // whose headers were read before the first GOAWAY went out fails with UNAVAILABLE (draining).
+    // One the client sent before it heard the GOAWAY is ignored by nghttp2 (it takes no stream
+    // after sending GOAWAY) and refused by the final one: REFUSED_STREAM, never run, which gRPC
+    // clients report as UNAVAILABLE and may retry (connect-node's client reports INTERNAL).
     for (const session of sessions) goAway(session);
     // HTTP/1.1 keep-alive connections with no request in flight (the rest close after theirs).
     for (const socket of http1Sockets) if (!http1Busy.get(socket)) socket.destroySoon();

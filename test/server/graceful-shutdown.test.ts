@@ -10,6 +10,7 @@ import {
 import { createServer, createTransport, type Server } from "../../src/index.js";
 import { rejection as failure } from "../support/rejection.js";
 import { type EchoRecord, echoClient, echoService } from "./support/echo-service.js";
+import { startHoldingProxy } from "./support/holding-proxy.js";
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -56,9 +57,9 @@ describe("graceful shutdown", () => {
 
     const closed = server.close();
     // New calls, on the existing connection (GOAWAY) or a new one (listener closed), fail fast.
-    // On the old connection: either our draining check answers UNAVAILABLE, or — when the
-    // request crosses the final GOAWAY — HTTP/2 refuses the stream (REFUSED_STREAM, which gRPC
-    // maps to UNAVAILABLE and retries; connect-node's client reports it as INTERNAL).
+    // On the old connection: our draining check answers UNAVAILABLE when the request's headers
+    // beat the first GOAWAY out; otherwise HTTP/2 refuses the stream (REFUSED_STREAM, which
+    // connect-node's client reports as INTERNAL; the next test makes that case certain).
     const late = await failure(client.say({ value: "late" }));
     expect(
       late.code === Code.Unavailable || /REFUSED_STREAM/.test(String(late.cause)),
@@ -75,6 +76,41 @@ describe("graceful shutdown", () => {
     expect(record.aborted.map((r) => ConnectError.from(r).rawMessage)).toEqual([
       "the call has completed",
     ]);
+  });
+
+  it("refuses, unrun, a call sent before the client heard the GOAWAY: UNAVAILABLE, no hang", async () => {
+    const record: EchoRecord = { contexts: [], aborted: [] };
+    server = createServer({
+      services: [echoService(record)],
+      logger: false,
+      drainTimeoutMs: 120_000,
+    });
+    const { port } = await server.listen();
+    // The proxy keeps the server's GOAWAY from the client, so the client still opens a stream
+    // on the draining connection: the race a real network makes, made certain.
+    const proxy = await startHoldingProxy(port);
+    try {
+      const client = echoClient(createTransport({ baseUrl: proxy.url }));
+      // "sleep:" calls are recorded as they reach the handler.
+      expect((await client.say({ value: "sleep:1" })).value).toBe("slept");
+      proxy.hold();
+      const closed = server.close();
+      const late = failure(client.say({ value: "sleep:1" }));
+      await until(() => proxy.sentWhileHolding > 0);
+      proxy.release();
+      // HTTP/2 ignores a stream opened after the server sent GOAWAY; the final GOAWAY, one ping
+      // later, tells the client it was never processed (REFUSED_STREAM): UNAVAILABLE to gRPC,
+      // and safe to retry, since the handler never ran.
+      expect((await late).code).toBe(Code.Unavailable);
+      expect(record.contexts.length).toBe(1);
+      const outcome = await Promise.race([
+        closed.then(() => "closed"),
+        new Promise((resolve) => setTimeout(resolve, 15_000, "still draining")),
+      ]);
+      expect(outcome).toBe("closed");
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("cancels calls still running at the drain timeout, and close() resolves", async () => {
