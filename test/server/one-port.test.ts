@@ -1,3 +1,6 @@
+import { request } from "node:http";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -48,6 +51,56 @@ describe("one cleartext port", () => {
     }
     for (const context of record.contexts) seen.push(context.protocolName);
     expect(seen).toEqual(["grpc", "grpc-web", "connect"]);
+  });
+
+  it("serves gRPC over HTTP/1.1 too (status in chunked trailers), but not bidi streaming", async () => {
+    server = createServer({ services: [echoService()], logger: false });
+    const { port } = await server.listen();
+    // A plain HTTP/1.1 client: gRPC frames in, frames and trailers out.
+    const call = (method: string, value: string) =>
+      new Promise<{ status: number; values: string[]; trailers: NodeJS.Dict<string> }>(
+        (resolve, reject) => {
+          const message = toBinary(StringValueSchema, create(StringValueSchema, { value }));
+          const body = Buffer.alloc(5 + message.length);
+          body.writeUInt32BE(message.length, 1);
+          body.set(message, 5);
+          const req = request(
+            {
+              host: "127.0.0.1",
+              port,
+              method: "POST",
+              path: `/test.echo.v1.EchoService/${method}`,
+              headers: { "content-type": "application/grpc", te: "trailers" },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (chunk: Buffer) => chunks.push(chunk));
+              res.on("end", () => {
+                const all = Buffer.concat(chunks);
+                const values: string[] = [];
+                for (let at = 0; at + 5 <= all.length; at += 5 + all.readUInt32BE(at + 1)) {
+                  const frame = all.subarray(at + 5, at + 5 + all.readUInt32BE(at + 1));
+                  values.push(fromBinary(StringValueSchema, frame).value);
+                }
+                resolve({ status: res.statusCode ?? 0, values, trailers: res.trailers });
+              });
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        },
+      );
+    expect(await call("Say", "h1")).toEqual({
+      status: 200,
+      values: ["h1"],
+      trailers: { "grpc-status": "0" },
+    });
+    expect(await call("Repeat", "r:2")).toMatchObject({
+      values: ["r-0", "r-1"],
+      trailers: { "grpc-status": "0" },
+    });
+    // Full duplex cannot work over HTTP/1.1: refused plainly, not left hanging.
+    expect((await call("Chat", "x")).status).toBe(505);
   });
 
   it("answers plain curl-style Connect JSON over HTTP/1.1 and echoes the correlation id", async () => {
