@@ -8,15 +8,20 @@ const acceptableId = /^[\w.:@/+=-]{1,128}$/;
 const traceparent = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 
 /**
- * The correlation id of an inbound call: the caller's `x-request-id` when acceptable, else the
- * trace id of a W3C `traceparent`, else a fresh id (`newCorrelationId`) — so every log line of
- * one request, across every service it touches, shares one id.
+ * The correlation id of an inbound call, from its `x-request-id` and `traceparent` header values:
+ * the caller's `x-request-id` when acceptable, else the trace id of a W3C `traceparent`, else a
+ * fresh id (`newCorrelationId`) — so every log line of one request, across every service it
+ * touches, shares one id.
  */
-export function correlationIdFrom(header: (name: string) => string | null | undefined): string {
-  const given = header(correlationIdHeader);
-  if (given && acceptableId.test(given)) return given;
-  const trace = traceparent.exec(header("traceparent") ?? "")?.[1];
-  if (trace && trace !== "0".repeat(32)) return trace;
+export function correlationIdFrom(
+  requestId: string | null | undefined,
+  traceparentHeader: string | null | undefined,
+): string {
+  if (requestId && acceptableId.test(requestId)) return requestId;
+  if (traceparentHeader) {
+    const trace = traceparent.exec(traceparentHeader)?.[1];
+    if (trace && trace !== "0".repeat(32)) return trace;
+  }
   return newCorrelationId();
 }
 

@@ -45,7 +45,10 @@ function callContextOf(handlerContext: HandlerContext): CallContext {
   // The observe interceptor picked the id already (so logs and handler agree); else pick it here.
   const correlationId =
     handlerContext.values.get(correlationIdKey) ??
-    correlationIdFrom((name) => handlerContext.requestHeader.get(name));
+    correlationIdFrom(
+      handlerContext.requestHeader.get(correlationIdHeader),
+      handlerContext.requestHeader.get("traceparent"),
+    );
   handlerContext.responseHeader.set(correlationIdHeader, correlationId);
   const remaining = handlerContext.timeoutMs();
   return {

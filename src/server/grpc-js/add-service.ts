@@ -31,6 +31,7 @@ import type {
 import {
   type CallObserver,
   correlationIdFrom,
+  correlationIdHeader,
   type MethodObserver,
   type ObservedCall,
 } from "../../observe/index.js";
@@ -109,7 +110,10 @@ function startCall(
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const requestHeader = headersFromMetadata(call.metadata);
   // Chosen once so the access log and the handler's call context agree on it.
-  const correlationId = correlationIdFrom((name) => requestHeader.get(name));
+  const correlationId = correlationIdFrom(
+    requestHeader.get(correlationIdHeader),
+    requestHeader.get("traceparent"),
+  );
   const init = {
     service,
     method,

@@ -193,7 +193,10 @@ function acceptsGzip(header: string | string[] | undefined): boolean {
 }
 
 function correlationIdOf(headers: IncomingHttpHeaders): string {
-  return correlationIdFrom((name) => headerValue(headers[name]));
+  return correlationIdFrom(
+    headerValue(headers[correlationIdHeader]),
+    headerValue(headers.traceparent),
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
