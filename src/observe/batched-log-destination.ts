@@ -5,6 +5,8 @@ export interface BatchedLogDestination {
   write(line: string): boolean;
   /** Writes every buffered line now, synchronously. */
   flushSync(): void;
+  /** What pino's `logger.flush(cb)` calls: writes every buffered line, then calls back. */
+  flush(callback?: (error?: Error) => void): void;
 }
 
 export interface BatchedLogDestinationOptions {
@@ -59,6 +61,12 @@ export function createBatchedLogDestination(
   }) as unknown as { write(chunk: Buffer): boolean };
   const maxBufferBytes = options.maxBufferBytes ?? defaultMaxBufferBytes;
   const maxDelayMs = options.maxDelayMs ?? defaultMaxDelayMs;
+  if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 1) {
+    throw new RangeError(`maxBufferBytes must be a positive integer, got ${maxBufferBytes}`);
+  }
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) {
+    throw new RangeError(`maxDelayMs must be a finite number ≥ 0, got ${maxDelayMs}`);
+  }
   // Room for a full buffer plus the longest line that still goes through it.
   const buffer = Buffer.allocUnsafeSlow(2 * maxBufferBytes);
   let used = 0;
@@ -97,6 +105,15 @@ export function createBatchedLogDestination(
       return true;
     },
     flushSync: write,
+    flush(callback) {
+      try {
+        write();
+      } catch (error) {
+        callback?.(error as Error);
+        return;
+      }
+      callback?.();
+    },
   };
   flushAllOnExit(destination);
   return destination;

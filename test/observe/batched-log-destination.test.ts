@@ -60,6 +60,21 @@ describe("createBatchedLogDestination", () => {
     expect(lines(file).map((l) => l.i)).toEqual([7]);
   });
 
+  it("writes what is buffered on pino's logger.flush()", async () => {
+    const file = join(dir, "logger-flush.log");
+    const log = pino({}, createBatchedLogDestination({ dest: file, maxDelayMs: 60_000 }));
+    log.info({ i: 1 }, "before flush");
+    await new Promise<void>((resolve, reject) =>
+      log.flush((error) => (error ? reject(error) : resolve())),
+    );
+    expect(lines(file).map((l) => l.i)).toEqual([1]);
+  });
+
+  it("refuses options it cannot honour", () => {
+    expect(() => createBatchedLogDestination({ maxBufferBytes: 0 })).toThrow(/maxBufferBytes/);
+    expect(() => createBatchedLogDestination({ maxDelayMs: Number.NaN })).toThrow(/maxDelayMs/);
+  });
+
   it.each(["exit", "throw"])(
     "loses nothing when the process leaves in the same turn (%s)",
     (how) => {
