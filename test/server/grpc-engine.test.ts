@@ -1,3 +1,4 @@
+import { sensitiveHeaders } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
@@ -135,6 +136,21 @@ describe("lean gRPC engine", () => {
     expect(error.code).toBe(Code.Canceled);
     await until(() => record.aborted.length > 0);
     expect(seen).toEqual(["tick-0", "tick-1"]);
+  });
+
+  it("sends the correlation id never-indexed (HPACK), on gRPC and Connect unary alike", async () => {
+    // A per-call value in the peer's dynamic table would only evict the headers that repeat.
+    const { url } = await serve();
+    const message = toBinary(StringValueSchema, create(StringValueSchema, { value: "x" }));
+    const grpc = await rawRequest(url, "/test.echo.v1.EchoService/Say", frame(message));
+    const connect = await rawRequest(url, "/test.echo.v1.EchoService/Say", Buffer.from('"x"'), {
+      "content-type": "application/json",
+    });
+    for (const { headers } of [grpc, connect]) {
+      expect(headers["x-request-id"]).toMatch(/^[\da-f]{32}$/);
+      expect((headers as Record<symbol, unknown>)[sensitiveHeaders]).toEqual(["x-request-id"]);
+    }
+    expect(grpc.status).toBe("0");
   });
 
   it("accepts gzip-compressed requests", async () => {

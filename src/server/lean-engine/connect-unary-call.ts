@@ -9,7 +9,8 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { LeanCall, type LeanCallInit } from "./lean-call.js";
+import { correlationIdHeader } from "../../observe/index.js";
+import { appendCorrelationId, LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
 export interface ConnectUnaryInit extends LeanCallInit {
@@ -113,11 +114,10 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
 
   /** Raw name/value pairs, handler trailers as `trailer-` headers, as Connect unary sends them. */
   #headers(status: number, contentType: string): string[] {
-    const { correlationHeader, correlationId } = this.init;
     const headers = [":status", String(status), "content-type", contentType];
-    this.context.appendResponseHeader(headers, correlationHeader);
+    this.context.appendResponseHeader(headers, correlationIdHeader);
     this.context.appendResponseTrailer(headers, "trailer-");
-    headers.push(correlationHeader, correlationId);
+    appendCorrelationId(headers, this.init.correlationId);
     return headers;
   }
 }

@@ -4,8 +4,9 @@ import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufb
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { runWithCallContext } from "../../context/index.js";
+import { correlationIdHeader } from "../../observe/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
-import { callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
+import { appendCorrelationId, callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
 
 /** What one gRPC call needs beyond what every lean call needs. */
@@ -300,12 +301,11 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
 
   /** Raw name/value pairs: node:http2 then builds no header object per response. */
   #responseHeaders(): string[] {
-    const { correlationHeader, correlationId } = this.init;
     const headers = [":status", "200", "content-type", contentType];
     if (this.init.negotiatesEncoding) headers.push("grpc-accept-encoding", acceptEncoding);
     if (this.init.acceptsGzip) headers.push("grpc-encoding", "gzip");
-    this.context.appendResponseHeader(headers, correlationHeader);
-    headers.push(correlationHeader, correlationId);
+    this.context.appendResponseHeader(headers, correlationIdHeader);
+    appendCorrelationId(headers, this.init.correlationId);
     return headers;
   }
 

@@ -1,8 +1,12 @@
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { type IncomingHttpHeaders, type ServerHttp2Stream, sensitiveHeaders } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { runWithCallContext } from "../../context/index.js";
-import type { MethodObserver, ObservedCall } from "../../observe/index.js";
+import {
+  correlationIdHeader,
+  type MethodObserver,
+  type ObservedCall,
+} from "../../observe/index.js";
 import { LeanHandlerContext } from "./lean-handler-context.js";
 
 /** A method the engine can serve, resolved once when the server is built. */
@@ -21,7 +25,6 @@ export interface LeanCallInit {
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
   readonly correlationId: string;
-  readonly correlationHeader: string;
   readonly deadline: number | undefined;
   readonly timeoutMs: number | undefined;
   readonly maxReceiveMessageBytes: number;
@@ -129,6 +132,17 @@ export abstract class LeanCall<I extends LeanCallInit> {
 // Shared by every call, finding its call on the stream (`this`): no closure per call.
 function onStreamClose(this: ServerHttp2Stream): void {
   callOf<LeanCall<LeanCallInit>>(this)?.streamClosed();
+}
+
+// A correlation id is new on every call: indexing it in HPACK's dynamic table would only evict
+// the headers that do repeat (content-type, grpc-status), on our side and the peer's.
+const neverIndexed: readonly string[] = Object.freeze([correlationIdHeader]);
+
+/** Appends the call's correlation id to raw response headers, marked never-indexed (HPACK). */
+export function appendCorrelationId(headers: string[], correlationId: string): void {
+  headers.push(correlationIdHeader, correlationId);
+  // node:http2 reads the never-indexed names from this symbol, on raw arrays as on objects.
+  (headers as string[] & Record<symbol, readonly string[]>)[sensitiveHeaders] = neverIndexed;
 }
 
 /** For errors on a stream we have already answered or given up on. */
