@@ -25,6 +25,11 @@ export function correlationIdFrom(
   return newCorrelationId();
 }
 
+/** `correlationIdFrom` for a call whose request headers are web `Headers`. */
+export function correlationIdFromHeaders(header: Headers): string {
+  return correlationIdFrom(header.get(correlationIdHeader), header.get("traceparent"));
+}
+
 // Random per process, then counted: as unique across a fleet as a UUID (64 random bits per
 // process, a 64-bit sequence within it) at a fraction of randomUUID's cost, which was ≈ 0.4 µs
 // of every call on the server's hot path.

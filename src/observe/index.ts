@@ -10,7 +10,11 @@ export type {
   ObservedCall,
 } from "./call-observer.js";
 export { createCallObserver } from "./call-observer.js";
-export { correlationIdFrom, correlationIdHeader } from "./correlation-id.js";
+export {
+  correlationIdFrom,
+  correlationIdFromHeaders,
+  correlationIdHeader,
+} from "./correlation-id.js";
 export { grpcCodeName } from "./grpc-code-name.js";
 export type { MethodMetrics, ServerMetrics, ServerMetricsOptions } from "./server-metrics.js";
 export { createServerMetrics } from "./server-metrics.js";

@@ -1,7 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { type CallContext, runWithCallContext } from "../context/index.js";
-import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
+import { correlationIdFromHeaders, correlationIdHeader } from "../observe/index.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
@@ -45,10 +45,7 @@ function callContextOf(handlerContext: HandlerContext): CallContext {
   // The observe interceptor picked the id already (so logs and handler agree); else pick it here.
   const correlationId =
     handlerContext.values.get(correlationIdKey) ??
-    correlationIdFrom(
-      handlerContext.requestHeader.get(correlationIdHeader),
-      handlerContext.requestHeader.get("traceparent"),
-    );
+    correlationIdFromHeaders(handlerContext.requestHeader);
   handlerContext.responseHeader.set(correlationIdHeader, correlationId);
   const remaining = handlerContext.timeoutMs();
   return {

@@ -1,8 +1,8 @@
 import { Metadata } from "@grpc/grpc-js";
 
 /**
- * Headers grpc-js writes itself, as client or server (or that are HTTP/2 connection-level): passing them on
- * as metadata would duplicate or contradict what grpc-js sends.
+ * Headers grpc-js writes itself, as client or server (or that are HTTP/2 connection-level):
+ * passing them on as metadata would duplicate or contradict what grpc-js sends.
  */
 const protocolHeaders = new Set([
   "content-type",

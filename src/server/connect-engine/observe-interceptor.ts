@@ -1,6 +1,6 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { CallObserver, ObservedCall } from "../../observe/index.js";
-import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
+import { correlationIdFromHeaders } from "../../observe/index.js";
 import { correlationIdKey } from "../with-call-context.js";
 
 /** The caller's address, set per request by the adapter's `contextValues`. */
@@ -13,10 +13,7 @@ export const peerKey = createContextKey<string>("unknown", { description: "peer 
  */
 export function createObserveInterceptor(observer: CallObserver): Interceptor {
   return (next) => async (request) => {
-    const correlationId = correlationIdFrom(
-      request.header.get(correlationIdHeader),
-      request.header.get("traceparent"),
-    );
+    const correlationId = correlationIdFromHeaders(request.header);
     request.contextValues.set(correlationIdKey, correlationId);
     const observed = observer
       .forMethod(

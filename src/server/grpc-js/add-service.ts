@@ -30,8 +30,7 @@ import type {
 } from "@grpc/grpc-js";
 import {
   type CallObserver,
-  correlationIdFrom,
-  correlationIdHeader,
+  correlationIdFromHeaders,
   type MethodObserver,
   type ObservedCall,
 } from "../../observe/index.js";
@@ -110,10 +109,7 @@ function startCall(
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const requestHeader = headersFromMetadata(call.metadata);
   // Chosen once so the access log and the handler's call context agree on it.
-  const correlationId = correlationIdFrom(
-    requestHeader.get(correlationIdHeader),
-    requestHeader.get("traceparent"),
-  );
+  const correlationId = correlationIdFromHeaders(requestHeader);
   const init = {
     service,
     method,

@@ -9,7 +9,6 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { correlationIdHeader } from "../../observe/index.js";
 import { appendCorrelationId, LeanCall, type LeanCallInit } from "./lean-call.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
@@ -115,7 +114,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
   /** Raw name/value pairs, handler trailers as `trailer-` headers, as Connect unary sends them. */
   #headers(status: number, contentType: string): string[] {
     const headers = [":status", String(status), "content-type", contentType];
-    this.context.appendResponseHeader(headers, correlationIdHeader);
+    this.context.appendResponseHeader(headers);
     this.context.appendResponseTrailer(headers, "trailer-");
     appendCorrelationId(headers, this.init.correlationId);
     return headers;

@@ -4,7 +4,6 @@ import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufb
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { runWithCallContext } from "../../context/index.js";
-import { correlationIdHeader } from "../../observe/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
 import { appendCorrelationId, callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
@@ -304,7 +303,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     const headers = [":status", "200", "content-type", contentType];
     if (this.init.negotiatesEncoding) headers.push("grpc-accept-encoding", acceptEncoding);
     if (this.init.acceptsGzip) headers.push("grpc-encoding", "gzip");
-    this.context.appendResponseHeader(headers, correlationIdHeader);
+    this.context.appendResponseHeader(headers);
     appendCorrelationId(headers, this.init.correlationId);
     return headers;
   }

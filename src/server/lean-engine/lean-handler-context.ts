@@ -8,6 +8,7 @@ import {
   type HandlerContext,
 } from "@connectrpc/connect";
 import type { CallContext } from "../../context/index.js";
+import { correlationIdHeader } from "../../observe/index.js";
 
 /**
  * Connect's `HandlerContext` for the lean gRPC engine, with every costly member built only when
@@ -106,11 +107,13 @@ export class LeanHandlerContext implements HandlerContext, CallContext {
 
   /**
    * Appends what the handler set in `responseHeader` (if it touched it) to raw name/value
-   * pairs, leaving out `except` (a header the engine sets itself).
+   * pairs, leaving out the correlation id, which the engine sets itself.
    */
-  appendResponseHeader(target: string[], except: string): void {
+  appendResponseHeader(target: string[]): void {
     if (!this.#responseHeader) return;
-    for (const [name, value] of this.#responseHeader) if (name !== except) target.push(name, value);
+    for (const [name, value] of this.#responseHeader) {
+      if (name !== correlationIdHeader) target.push(name, value);
+    }
   }
 
   /** Appends the handler's `responseTrailer` (if it touched it) to raw pairs, names prefixed. */
