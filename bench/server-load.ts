@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 /** A server process under test, pinned to one core when taskset exists. */
@@ -41,9 +42,30 @@ const ticksPerSecond = (() => {
 export const serverCore = "1";
 export const loadCore = "0";
 
+const targetsConfig = join(import.meta.dirname, "tsconfig.targets.json");
+const builtTarget = join(
+  import.meta.dirname,
+  "..",
+  ".tmp",
+  "bench-targets",
+  "bench",
+  "server-target.js",
+);
+
+/**
+ * Compiles bench/server-target.ts and what it imports (src/, gen/) to JavaScript with tsc, so
+ * every server runs as it would in production. Under tsx a process also holds each TypeScript
+ * source and its source map (protomesh has ~60 files: +2.5–5 MB RSS at idle, where compiled it
+ * is level with grpc-js), and esbuild's keepNames wraps every named closure.
+ */
+export function buildServerTargets(): void {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", targetsConfig], { stdio: "inherit" });
+}
+
+/** Starts one server kind of bench/server-target.ts, built first by `buildServerTargets`. */
 export function startServer(kind: string): Promise<ServerProcess> {
-  const target = join(import.meta.dirname, "server-target.ts");
-  const node = [process.execPath, "--import", "tsx", target, kind];
+  const node = [process.execPath, builtTarget, kind];
   const command = hasTaskset ? ["taskset", "-c", serverCore, ...node] : node;
   const child: ChildProcess = spawn(command[0] as string, command.slice(1), {
     stdio: ["ignore", "inherit", "inherit", "ipc"],

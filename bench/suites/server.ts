@@ -22,6 +22,7 @@ import {
   echoRequest,
 } from "../server-echo.js";
 import {
+  buildServerTargets,
   hasH2load,
   type LoadResult,
   runH2load,
@@ -69,6 +70,7 @@ export const suite: BenchSuite = {
     if (!hasH2load()) {
       throw new Error("h2load not found: apt-get install -y nghttp2-client");
     }
+    buildServerTargets();
     // Ten repetitions, as the reference figures were taken: on this shared machine one
     // server's throughput moves by ±20% between runs of a few seconds.
     const repetitions = quick ? 1 : 10;
