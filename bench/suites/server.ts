@@ -84,7 +84,7 @@ export const suite: BenchSuite = {
     const samples = new Map<string, Sample[]>();
     try {
       // A fresh process for every sample: two processes of the same server, same code, same
-      // load, differed by ~12% in CPU per call here (JIT decisions, memory layout), and V8's
+      // load, differed by up to ~13% in CPU per call here (JIT decisions, memory layout), and V8's
       // old-generation limit makes one process in four or five peak 100+ MB above the others.
       // One process per scenario for a whole run made each run a single draw of that luck; a
       // median over one process per round does not hang on it. Each round starts one scenario
