@@ -43,14 +43,8 @@ export const serverCore = "1";
 export const loadCore = "0";
 
 const targetsConfig = join(import.meta.dirname, "tsconfig.targets.json");
-const builtTarget = join(
-  import.meta.dirname,
-  "..",
-  ".tmp",
-  "bench-targets",
-  "bench",
-  "server-target.js",
-);
+// Where tsconfig.targets.json's outDir puts the compiled bench/server-target.ts.
+const builtTarget = join(import.meta.dirname, "../.tmp/bench-targets/bench/server-target.js");
 
 /**
  * Compiles bench/server-target.ts and what it imports (src/, gen/) to JavaScript with tsc, so

@@ -1,9 +1,10 @@
 /**
  * One server under test, in its own process: bare | grpcjs | connect | protomesh. The bench
  * runs it compiled (`buildServerTargets`, then `node .tmp/bench-targets/bench/server-target.js
- * KIND`); `node --import tsx bench/server-target.ts KIND` runs it from source, for profiling. Prints its port, then answers "count" messages on the
- * IPC channel with the number of calls it completed successfully — h2load counts HTTP 200 as
- * success even when grpc-status is not 0, so the bench checks this server-side counter.
+ * KIND`); `node --import tsx bench/server-target.ts KIND` runs it from source, for profiling.
+ * Prints its port, then answers "count" messages on the IPC channel with the number of calls it
+ * completed successfully — h2load counts HTTP 200 as success even when grpc-status is not 0, so
+ * the bench checks this server-side counter.
  */
 import { createServer as createHttp2Server } from "node:http2";
 import type { AddressInfo } from "node:net";

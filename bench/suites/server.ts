@@ -71,8 +71,8 @@ export const suite: BenchSuite = {
       throw new Error("h2load not found: apt-get install -y nghttp2-client");
     }
     buildServerTargets();
-    // Ten repetitions, as the reference figures were taken: on this shared machine one
-    // server's throughput moves by ±20% between runs of a few seconds.
+    // Ten repetitions: on this shared machine one server's throughput moves by ±20% between
+    // runs of a few seconds, so a median needs several.
     const repetitions = quick ? 1 : 10;
     const durationS = quick ? 2 : 5;
     const warmUpS = 1;
