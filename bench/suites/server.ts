@@ -84,10 +84,11 @@ export const suite: BenchSuite = {
     const samples = new Map<string, Sample[]>();
     try {
       // A fresh process for every sample: two processes of the same server, same code, same
-      // load, differed by up to ~13% in CPU per call here (JIT decisions, memory layout), and V8's
-      // old-generation limit makes one process in four or five peak 100+ MB above the others.
-      // One process per scenario for a whole run made each run a single draw of that luck; a
-      // median over one process per round does not hang on it. Each round starts one scenario
+      // load, differed by up to ~13% in CPU per call here (JIT decisions, memory layout), and a
+      // process kept under load for tens of seconds now and then peaked 100+ MB above its
+      // siblings, by when V8 happened to collect its old space. One process per scenario for a
+      // whole run made each run a single draw of that luck; a median over one process per round
+      // does not hang on it. Each sample's peak covers its own ~8 s of load only. Each round starts one scenario
       // later than the one before, so no server always follows the same neighbour.
       for (let rep = 0; rep < repetitions; rep++) {
         for (const scenario of rotated(scenarios, rep)) {
