@@ -4,9 +4,12 @@ import {
   createConnectNodeTransport,
 } from "./connect-node-transport.js";
 import { createGrpcJsTransport, type GrpcJsTransportOptions } from "./grpc-js-transport.js";
+import { createHttp2Transport, type Http2TransportOptions } from "./http2/index.js";
 
 /**
- * Either transport, picked by `kind`. Default `grpc-js`: in the client benchmark it is the one
+ * A transport, picked by `kind`: `http2` (protomesh's lean gRPC engine on `node:http2`, with
+ * its own channel: resolution, pick_first/round_robin, backoff, keepalive, outlier detection),
+ * `grpc-js`, or `connect-node`. Default `grpc-js`: in the client benchmark it is the one
  * that matches a raw grpc-js client (connect-node's gRPC transport reached about 0.5–0.7× of
  * it), and it brings name resolution, round-robin and keepalive. A grpc-js transport takes a
  * `target` or, like connect-node, a `baseUrl` (`http://host:port`, or `https://` for TLS), so
@@ -18,7 +21,9 @@ export type TransportOptions =
       GrpcJsTransportOptions,
       "target"
     >)
-  | ({ readonly kind: "connect-node" } & ConnectNodeTransportOptions);
+  | ({ readonly kind: "connect-node" } & ConnectNodeTransportOptions)
+  | ({ readonly kind: "http2" } & Http2TransportOptions)
+  | ({ readonly kind: "http2"; readonly baseUrl: string } & Omit<Http2TransportOptions, "target">);
 
 /** A transport that may hold connections open; `close` frees them where it can. */
 export interface ClosableTransport extends Transport {
@@ -30,6 +35,13 @@ export function createTransport(options: TransportOptions): ClosableTransport {
   if (options.kind === "connect-node") {
     // connect-node's HTTP/2 sessions close themselves when idle; there is no handle to close.
     return Object.assign(createConnectNodeTransport(options), { close() {} });
+  }
+  if (options.kind === "http2") {
+    const transport =
+      "target" in options
+        ? createHttp2Transport(options)
+        : createHttp2Transport({ ...options, target: options.baseUrl });
+    return transport;
   }
   if ("target" in options) return createGrpcJsTransport(options);
   const { baseUrl, ...rest } = options;
