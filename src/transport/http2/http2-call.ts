@@ -15,7 +15,7 @@ import { codeFromHttpStatus, errorFromStatus } from "./call-status.js";
 import type { ClientSession } from "./client-session.js";
 import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
 import type { Http2Channel, PendingCall } from "./http2-channel.js";
-import { incomingHeaders } from "./incoming-headers.js";
+import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
 
 type Message = MessageShape<DescMessage>;
 
@@ -279,7 +279,11 @@ export class Http2Call
       resolve({ done: false, value: message });
       return;
     }
-    const queue = (this.#queue ??= []);
+    let queue = this.#queue;
+    if (queue === undefined) {
+      queue = [];
+      this.#queue = queue;
+    }
     queue.push(message);
     if (queue.length >= queueHighWater && !this.#paused) {
       this.#paused = true;
@@ -448,7 +452,7 @@ export class Http2Call
     }
     const trailer = this.#trailer;
     if (trailer !== undefined && this.#trailerHeaders !== undefined) {
-      incomingHeaders(trailer).forEach((value, key) => this.#trailerHeaders?.append(key, value));
+      fillFromIncoming(trailer, this.#trailerHeaders);
     }
     this.#end = error ?? true;
     if (this.#waitResolve !== undefined && (this.#queue?.length ?? 0) === 0) this.#wake();

@@ -153,6 +153,11 @@ export class Http2Channel implements SubchannelListener {
     return this.#subchannels;
   }
 
+  /** The keepalive interval now (doubled by each `too_many_pings`); undefined when off. */
+  get keepaliveTimeMs(): number | undefined {
+    return this.#config.keepalive.timeMs;
+  }
+
   /** Open HTTP/2 sessions over every address (for leak checks). */
   get sessionCount(): number {
     let count = 0;
@@ -188,14 +193,15 @@ export class Http2Channel implements SubchannelListener {
       this.#queue = [];
       for (const call of queued) call.failNotSent(this.#unavailable());
       for (const s of this.#subchannels) s.shutdown();
+      this.#lb.update([]);
     }
     await Promise.all(this.#subchannels.map((s) => s.closed()));
   }
 
   #pick(): ClientSession | "queue" | "fail" {
+    if (this.#closed) return "fail";
     const subchannel = this.#lb.pick();
     if (subchannel !== undefined) return subchannel.pickSession() ?? "queue";
-    if (this.#closed) return "fail";
     if (!this.#resolved) {
       this.#resolveNow();
       return this.#resolving ? "queue" : "fail";
