@@ -109,6 +109,8 @@ export class ClientSession {
 
   /** Closes now, failing calls in flight. */
   destroy(error?: Error): void {
+    // node emits the session's error after its streams close: keep it for them now.
+    if (error !== undefined) this.#error ??= error;
     this.session.destroy(error);
   }
 

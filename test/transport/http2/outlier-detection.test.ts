@@ -1,5 +1,7 @@
 // Outlier detection (gRPC A50) with three backends on 127.0.0.1, one of which starts failing.
 import { afterEach, describe, expect, it } from "vitest";
+import { startOutlierDetection } from "../../../src/transport/http2/outlier-detection.js";
+import type { Subchannel } from "../../../src/transport/http2/subchannel.js";
 import {
   createHttp2Transport,
   type Http2Transport,
@@ -87,5 +89,46 @@ describe("outlier detection", () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     const ejected = servers.filter((s) => subchannelOf(s.port)?.ejected).length;
     expect(ejected).toBe(1);
+  });
+});
+
+describe("success-rate ejection (A50's algorithm, on counters)", () => {
+  it("ejects the endpoint below mean − stdev × factor, for longer each time", async () => {
+    const hosts = Array.from({ length: 6 }, () => ({
+      ejected: false,
+      ejections: 0,
+      ejectedUntil: 0,
+      counters: { successes: 0, failures: 0 },
+    }));
+    const bad = hosts[5] as (typeof hosts)[0];
+    const fill = () => {
+      for (const h of hosts) {
+        if (h.ejected) continue;
+        h.counters.successes = h === bad ? 0 : 100;
+        h.counters.failures = h === bad ? 100 : 0;
+      }
+    };
+    fill();
+    let changes = 0;
+    const detection = startOutlierDetection(
+      { intervalMs: 20, baseEjectionTimeMs: 60, maxEjectionPercent: 50, failurePercentage: null },
+      () => hosts as unknown as Subchannel[],
+      () => {
+        changes++;
+        fill();
+      },
+    );
+    cleanups.push(async () => detection.stop());
+    await eventually(() => bad.ejected);
+    const firstLeft = bad.ejectedUntil - performance.now();
+    expect(hosts.filter((h) => h.ejected)).toEqual([bad]);
+    await eventually(() => !bad.ejected);
+    fill();
+    await eventually(() => bad.ejected);
+    expect(bad.ejections).toBe(2);
+    // The first ejection lasts the base time, the second twice that.
+    expect(firstLeft).toBeLessThanOrEqual(60);
+    expect(bad.ejectedUntil - performance.now()).toBeGreaterThan(60);
+    expect(changes).toBeGreaterThanOrEqual(3);
   });
 });

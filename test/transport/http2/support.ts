@@ -2,6 +2,7 @@
 import {
   createServer as createHttp2Server,
   type Http2Server,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
   type Settings,
@@ -78,6 +79,7 @@ export async function startRawServer(
   const sessions = new Set<ServerHttp2Session>();
   let connections = 0;
   let streams = 0;
+  const requests: IncomingHttpHeaders[] = [];
   const server: Http2Server = createHttp2Server(
     options.settings === undefined ? {} : { settings: options.settings },
   );
@@ -86,8 +88,9 @@ export async function startRawServer(
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
-  server.on("stream", (stream) => {
+  server.on("stream", (stream, headers) => {
     streams++;
+    requests.push(headers);
     const chunks: Buffer[] = [];
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("end", () => {
@@ -105,6 +108,8 @@ export async function startRawServer(
     url: `http://127.0.0.1:${port}`,
     sessions,
     connections: () => connections,
+    /** The request headers of every stream, in order. */
+    requests,
     streams: () => streams,
     close: () =>
       new Promise<void>((resolve) => {
