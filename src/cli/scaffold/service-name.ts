@@ -18,7 +18,8 @@ export interface ServiceName {
   readonly camel: string;
 }
 
-const pattern = /^([a-z][a-z0-9]*)\.([a-z][a-z0-9_]*)\.(v[1-9][0-9]*(?:(?:alpha|beta)[1-9][0-9]*)?)\.([A-Z][A-Za-z0-9]*)Service$/;
+const pattern =
+  /^([a-z][a-z0-9]*)\.([a-z][a-z0-9_]*)\.(v[1-9][0-9]*(?:(?:alpha|beta)[1-9][0-9]*)?)\.([A-Z][A-Za-z0-9]*)Service$/;
 
 /**
  * Parses `<org>.<domain>.v<N>.<Name>Service`, the only shape buf's STANDARD rules accept for a
@@ -33,7 +34,10 @@ export function parseServiceName(verb: string, text: string): ServiceName {
     );
   }
   const [, org = "", domain = "", version = "", noun = ""] = match;
-  const words = noun.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(" ");
+  const words = noun
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(" ");
   const snake = [...words, "service"].join("_");
   return {
     packageName: `${org}.${domain}.${version}`,

@@ -24,7 +24,9 @@ never touched.
       ...r.missing.map((f) => `  missing: ${f}`),
       ...r.extra.map((f) => `  extra:   ${f}`),
     ];
-    io.err(`generated code is not fresh; run protomesh generate and commit:\n${lines.join("\n")}\n`);
+    io.err(
+      `generated code is not fresh; run protomesh generate and commit:\n${lines.join("\n")}\n`,
+    );
     return 1;
   },
 };

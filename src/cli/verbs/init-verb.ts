@@ -45,7 +45,9 @@ Never overwrites: if any of these files exists, nothing is written (exit 1).
       if (!(error instanceof CliError)) throw error;
       io.err(`baseline not recorded: ${error.message}; then run protomesh release\n`);
     }
-    io.out(`next: protomesh new service ${example.packageName}.NameService, then protomesh generate\n`);
+    io.out(
+      `next: protomesh new service ${example.packageName}.NameService, then protomesh generate\n`,
+    );
     return 0;
   },
 };
