@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import { EchoService } from "../../gen/protomesh/bench/v1/echo_pb.js";
 import { createServer, defineService, type Server, ServingStatus } from "../../src/index.js";
 import { createTestCertificates } from "../server/support/test-certificates.js";
 import {
@@ -12,7 +13,19 @@ import {
 import { runProtomesh } from "./support/memory-io.js";
 
 const log = createServerLog();
-const services = [defineService(OrderService, createScriptedOrderService(log))];
+const services = [
+  defineService(OrderService, createScriptedOrderService(log)),
+  defineService(EchoService, {
+    async echoCollect(requests) {
+      const payloads: Uint8Array[] = [];
+      for await (const request of requests) payloads.push(request.payload);
+      return { payloads };
+    },
+    async *echoStream(requests) {
+      for await (const request of requests) yield { payload: request.payload };
+    },
+  }),
+];
 let server: Server;
 let tlsServer: Server;
 let url = "";
@@ -133,6 +146,27 @@ describe("protomesh call", () => {
       { order: { orderId: "update-1" } },
       { order: { orderId: "update-2" } },
     ]);
+  });
+
+  it("sends a JSON array as a client stream and as a bidi stream", async () => {
+    const messages = '[{"payload":"YQ=="},{"payload":"Yg=="}]';
+    const collect = await runProtomesh([
+      "call",
+      url,
+      "protomesh.bench.v1.EchoService/EchoCollect",
+      "-d",
+      messages,
+    ]);
+    expect(collect.stderr).toBe("");
+    expect(JSON.parse(collect.stdout)).toEqual({ payloads: ["YQ==", "Yg=="] });
+    const bidi = await runProtomesh([
+      "call",
+      url,
+      "protomesh.bench.v1.EchoService/EchoStream",
+      "-d",
+      messages,
+    ]);
+    expect(bidi.stdout).toBe('{"payload":"YQ=="}\n{"payload":"Yg=="}\n');
   });
 
   it("a non-OK status prints code, message and details on stderr, exit 1", async () => {

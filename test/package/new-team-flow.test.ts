@@ -130,6 +130,7 @@ beforeAll(async () => {
       `@bufbuild/buf@${lockVersion("@bufbuild/buf")}`,
       `@bufbuild/protoc-gen-es@${lockVersion("@bufbuild/protoc-gen-es")}`,
       `@types/node@${lockVersion("@types/node")}`,
+      `tsx@${lockVersion("tsx")}`,
     ],
     { cwd: project, timeoutMs: minutes(5) },
   );
@@ -290,6 +291,19 @@ process.exit(0);
       expect(call.stderr).toBe("");
       expect(call.code).toBe(0);
       expect(JSON.parse(call.stdout)).toMatchObject({ cart: { id: "c9" } });
+      for (const protocol of ["connect", "grpc-web"]) {
+        const other = await protomesh(
+          "call",
+          url,
+          "acme.shop.v1.CartService/GetCart",
+          "--protocol",
+          protocol,
+          "-d",
+          '{"id":"c8"}',
+        );
+        expect(other.stderr, protocol).toBe("");
+        expect(JSON.parse(other.stdout), protocol).toMatchObject({ cart: { id: "c8" } });
+      }
       const health = await protomesh("health", url);
       expect(health).toMatchObject({ code: 0, stdout: "SERVING\n" });
       const put = await protomesh("call", url, "acme.shop.v1.CartService/PutCart", "-d", "{}");
@@ -305,9 +319,21 @@ process.exit(0);
       expect(gone.code).toBe(1);
       expect(gone.stderr).toMatch(/^cannot reach .*ECONNREFUSED/);
 
-      // The contract is released, then broken: breaking must refuse it.
+      // The generated handler and test stubs run as they are.
+      const stubTest = await run(
+        "npx",
+        ["--no-install", "tsx", "--test", "--test-reporter=tap", "test/cart-service.test.ts"],
+        at,
+      );
+      expect(stubTest.stdout).toMatch(/# pass 1/);
+      expect(stubTest.code).toBe(0);
+
+      // The contract is released and passes the scaffolded CI script, then is broken:
+      // breaking must refuse it.
       expect((await protomesh("release")).code).toBe(0);
-      expect((await protomesh("breaking")).code).toBe(0);
+      const ci = await run("sh", ["scripts/ci.sh"], at);
+      expect(ci.stderr).toBe("");
+      expect(ci.code).toBe(0);
       const proto = join(team(), "proto/acme/shop/v1/cart_service.proto");
       writeFileSync(
         proto,

@@ -115,7 +115,7 @@ import { createClient, createServer } from "protomesh";
 import { ${name.service} } from "${genImport(name)}";
 import { ${name.camel} } from "../src/${name.kebab}.js";
 
-// Runs with node --test (Node >= 22.18 strips the types) or through tsx.
+// Run it with npx tsx --test test/${name.kebab}.test.ts (node:test, a real server on 127.0.0.1).
 const server = createServer({ services: [${name.camel}], logger: false });
 const address = await server.listen({ host: "127.0.0.1", port: 0 });
 after(() => server.close());
