@@ -3,7 +3,7 @@ import type { CliIo } from "./cli-io.js";
 import { type VerbEntry, verbTable } from "./verb-table.js";
 
 /** Exit codes, the same for every verb: documented in `protomesh --help`. */
-export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
 
 /**
  * Runs one `protomesh` command line and resolves to its exit code; never throws and never

@@ -304,6 +304,16 @@ process.exit(0);
         expect(other.stderr, protocol).toBe("");
         expect(JSON.parse(other.stdout), protocol).toMatchObject({ cart: { id: "c8" } });
       }
+      // Usage errors through the real bin: exit 2, one line, no stack trace.
+      for (const args of [
+        ["bogus"],
+        ["call", url, "acme.shop.v1.CartService/GetCart", "-d", '{"id":}'],
+      ]) {
+        const usage = await protomesh(...args);
+        expect(usage.code, args.join(" ")).toBe(2);
+        expect(usage.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+        expect(usage.stderr).not.toMatch(/\n\s+at /);
+      }
       const health = await protomesh("health", url);
       expect(health).toMatchObject({ code: 0, stdout: "SERVING\n" });
       const put = await protomesh("call", url, "acme.shop.v1.CartService/PutCart", "-d", "{}");

@@ -8,7 +8,10 @@ import {
 } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 
-/** A descriptor written back in .proto syntax, with fully qualified type names. */
+/**
+ * A descriptor written back in .proto syntax, with fully qualified type names. Written by hand:
+ * protobuf-es reads descriptors but prints none as .proto text.
+ */
 export function describeDescriptor(
   desc: DescService | DescMethod | DescMessage | DescEnum,
 ): string {
