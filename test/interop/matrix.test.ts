@@ -59,7 +59,7 @@ function matrixServices(): ServiceRegistration[] {
   return [
     defineService(TestService, {
       ...createTestService(),
-      unimplementedCall(request, context) {
+      unimplementedCall(_request, context) {
         const message = context.requestHeader.get("x-matrix-message") ?? "";
         throw new ConnectError(decodeURIComponent(message), Code.NotFound);
       },
