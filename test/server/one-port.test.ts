@@ -142,7 +142,7 @@ describe("TLS on the same port", () => {
     // http/1.1.
     const { port } = new URL(baseUrl);
     const alpn = (protocols: string[]) =>
-      new Promise<string | false>((resolve, reject) => {
+      new Promise<string | false | null>((resolve, reject) => {
         const socket = connectTls({
           host: "127.0.0.1",
           port: Number(port),
