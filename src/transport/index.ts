@@ -6,7 +6,6 @@ export { failedBeforeSending } from "./failed-before-sending.js";
 export type { GrpcJsChannelOptions } from "./grpc-js-channel.js";
 export type { GrpcJsTransport, GrpcJsTransportOptions } from "./grpc-js-transport.js";
 export { createGrpcJsTransport } from "./grpc-js-transport.js";
-export { decodeGrpcMessage } from "./grpc-message.js";
 export type {
   Address,
   ConnectionBackoffOptions,

@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { decodeGrpcMessage } from "../../../src/transport/grpc-message.js";
 import { createConnectionBackoff } from "../../../src/transport/http2/connection-backoff.js";
 import { parseTarget } from "../../../src/transport/http2/parse-target.js";
 
@@ -81,15 +80,5 @@ describe("connection backoff (gRPC's connection-backoff document)", () => {
     backoff.attempt(0);
     backoff.reset();
     expect(backoff.attempt(0).nextAttemptAt).toBe(1_000);
-  });
-});
-
-describe("decodeGrpcMessage", () => {
-  it("decodes percent-encoded UTF-8 and keeps malformed escapes as sent", () => {
-    expect(decodeGrpcMessage("plain")).toBe("plain");
-    expect(decodeGrpcMessage("100%25 done")).toBe("100% done");
-    expect(decodeGrpcMessage("%E2%98%BA and %F0%9F%98%88")).toBe("☺ and 😈");
-    expect(decodeGrpcMessage("50% off %zz %4")).toBe("50% off %zz %4");
-    expect(decodeGrpcMessage("\t%0A")).toBe("\t\n");
   });
 });
