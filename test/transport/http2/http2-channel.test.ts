@@ -161,6 +161,37 @@ describe("connections", () => {
     expect(server.connections()).toBe(2);
   });
 
+  it("a call above GOAWAY's last stream id is Unavailable and known never sent", async () => {
+    let first: { id: number; answer: () => void } | undefined;
+    const server = await raw((stream, body) => {
+      if (first === undefined) {
+        first = { id: stream.id ?? 0, answer: () => rawEcho(stream, body) };
+        return;
+      }
+      // The second call: GOAWAY naming the first as the last processed, then answer the first.
+      stream.session?.goaway(constants.NGHTTP2_NO_ERROR, first.id);
+      setTimeout(() => first?.answer(), 50);
+    });
+    const echo = echoClient(transport({ target: server.url }));
+    const one = echo.echo({ payload: encode("one") });
+    await eventually(() => first !== undefined);
+    const two = await rejection(echo.echo({ payload: encode("two") }));
+    expect(two.code).toBe(Code.Unavailable);
+    expect(failedBeforeSending(two)).toBe(true);
+    expect(decode((await one).payload)).toBe("one");
+  });
+
+  it("does not ping without calls unless permitted", async () => {
+    let pings = 0;
+    const server = await raw();
+    const made = transport({ target: server.url, keepaliveTimeMs: 30 });
+    await echoClient(made).echo({});
+    for (const session of server.sessions) session.on("ping", () => pings++);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pings).toBe(0);
+    expect(made.channel.sessionCount).toBe(1);
+  });
+
   it("a stream the server refused (REFUSED_STREAM) is Unavailable and known never sent", async () => {
     const server = await raw((stream) => stream.close(constants.NGHTTP2_REFUSED_STREAM));
     const error = await rejection(echoClient(transport({ target: server.url })).echo({}));
