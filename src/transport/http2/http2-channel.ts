@@ -271,7 +271,8 @@ export class Http2Channel implements SubchannelListener {
   #resolveNow(): void {
     if (this.#resolving || this.#closed) return;
     const wait = this.#lastResolveAt + this.#minResolveIntervalMs - performance.now();
-    if (wait > 0 && this.#resolved) {
+    if (wait > 0) {
+      // Too soon: once the interval allows (calls waiting for ready depend on it).
       if (this.#resolveTimer === undefined) {
         this.#resolveTimer = setTimeout(() => {
           this.#resolveTimer = undefined;
@@ -281,7 +282,6 @@ export class Http2Channel implements SubchannelListener {
       }
       return;
     }
-    if (wait > 0 && this.#resolveError !== undefined) return;
     this.#resolving = true;
     this.#lastResolveAt = performance.now();
     this.#resolver.resolve().then(

@@ -47,12 +47,11 @@ export class Subchannel implements SessionOwner {
   ejectedUntil = 0;
   /** Why the last connection attempt failed. */
   lastError: Error | undefined;
-  /** Connection attempts made (for tests and metrics). */
-  attempts = 0;
   readonly #sessions: ClientSession[] = [];
   readonly #backoff: ConnectionBackoff;
   #nextAttemptAt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  readonly #whenClosed: (() => void)[] = [];
 
   constructor(
     readonly address: Address,
@@ -96,19 +95,13 @@ export class Subchannel implements SessionOwner {
     for (const session of [...this.#sessions]) session.close();
   }
 
-  /** Closes now, failing what is in flight (for a channel's hard stop). */
-  destroy(): void {
-    this.shutdown();
-    for (const session of [...this.#sessions]) session.destroy();
-  }
-
   /** Resolves once every session is closed. */
-  async closed(): Promise<void> {
-    while (this.#sessions.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  closed(): Promise<void> {
+    if (this.#sessions.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenClosed.push(resolve));
   }
 
   #open(first: boolean): void {
-    this.attempts++;
     let connectTimeoutMs = 20_000;
     if (first) {
       const attempt = this.#backoff.attempt(performance.now());
@@ -142,6 +135,7 @@ export class Subchannel implements SessionOwner {
   sessionClosed(session: ClientSession, error: Error | undefined): void {
     const index = this.#sessions.indexOf(session);
     if (index >= 0) this.#sessions.splice(index, 1);
+    if (this.#sessions.length === 0) for (const resolve of this.#whenClosed.splice(0)) resolve();
     if (this.state === "shutdown") return;
     if (session.ready) {
       this.#update(true);

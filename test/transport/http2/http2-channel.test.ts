@@ -60,6 +60,14 @@ describe("targets", () => {
     expect(decode((await echo.echo({ payload: encode("over unix") })).payload)).toBe("over unix");
   });
 
+  it("a name that does not resolve fails fast with Unavailable, known never sent", async () => {
+    const echo = echoClient(transport({ target: "dns:///no-such-host.invalid:1" }));
+    const error = await rejection(echo.echo({}));
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.message).toMatch(/name resolution failed/);
+    expect(failedBeforeSending(error)).toBe(true);
+  });
+
   it("a bare host:port and ipv4: work like dns:///", async () => {
     const server = await named("b");
     for (const target of [`127.0.0.1:${server.port}`, `ipv4:127.0.0.1:${server.port}`]) {
