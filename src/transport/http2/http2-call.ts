@@ -408,10 +408,14 @@ export class Http2Call
     }
   }
 
-  /** Ends the call from this side: RST_STREAM(CANCEL) if it went out, then the error. */
+  /**
+   * Ends the call from this side: RST_STREAM(CANCEL) if it went out, then the error. Messages
+   * received but not yet read are dropped: the caller asked to stop, or the call is broken.
+   */
   #cancel(error: ConnectError): void {
     if (this.#settled) return;
     this.#code = error.code;
+    this.#queue = undefined;
     const stream = this.#stream;
     if (stream !== undefined) {
       if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);

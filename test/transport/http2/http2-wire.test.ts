@@ -126,6 +126,65 @@ describe("response", () => {
     expect(seen).toEqual([]);
   });
 
+  it("delivers every message of a long stream to a slow reader, in order", async () => {
+    const server = await raw((stream) => {
+      stream.respond(grpcHeaders, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      for (let i = 0; i < 200; i++) {
+        const bytes = toBinary(EchoResponseSchema, {
+          $typeName: EchoResponseSchema.typeName,
+          payload: encode(String(i).padStart(1_000, "-")),
+        });
+        const frame = Buffer.alloc(5 + bytes.length);
+        frame.writeUInt32BE(bytes.length, 1);
+        frame.set(bytes, 5);
+        stream.write(frame);
+      }
+      stream.end();
+    });
+    const echo = echoClient(transport({ target: server.url }));
+    async function* one() {
+      yield { payload: encode("x") };
+    }
+    const seen: number[] = [];
+    for await (const m of echo.echoStream(one())) {
+      seen.push(Number(decode(m.payload).replace(/^-+/, "")));
+      if (seen.length < 40) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it("a reader that stops early frees the stream (the idle session then closes)", async () => {
+    const server = await raw((stream) => {
+      stream.respond(grpcHeaders);
+      const bytes = toBinary(EchoResponseSchema, {
+        $typeName: EchoResponseSchema.typeName,
+        payload: encode("y".repeat(1_000)),
+      });
+      const frame = Buffer.alloc(5 + bytes.length);
+      frame.writeUInt32BE(bytes.length, 1);
+      frame.set(bytes, 5);
+      for (let i = 0; i < 200; i++) stream.write(frame);
+    });
+    const made = transport({ target: server.url, idleTimeoutMs: 100 });
+    const echo = echoClient(made);
+    async function* one() {
+      yield { payload: encode("x") };
+    }
+    const controller = new AbortController();
+    let read = 0;
+    await rejection(
+      (async () => {
+        for await (const _ of echo.echoStream(one(), { signal: controller.signal })) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (++read === 5) controller.abort();
+        }
+      })(),
+    );
+    expect(read).toBe(5);
+    await eventually(() => made.channel.sessionCount === 0, 3_000);
+  });
+
   it("cancels with RST_STREAM(CANCEL) when the caller aborts", async () => {
     let rstCode: number | undefined;
     const server = await raw((stream) => {
