@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { peerIdentityOf } from "../../auth/index.js";
 import type { CallObserver } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
-import { withCallContext } from "../with-call-context.js";
+import { peerIdentityKey, withCallContext } from "../with-call-context.js";
 import { createObserveInterceptor, peerKey } from "./observe-interceptor.js";
 
 export interface ConnectEngineOptions {
@@ -34,6 +35,7 @@ export function createConnectEngine(options: ConnectEngineOptions): ConnectEngin
       const values = createContextValues();
       const socket = request.socket;
       values.set(peerKey, `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`);
+      values.set(peerIdentityKey, peerIdentityOf(socket));
       return values;
     },
     routes(router) {
