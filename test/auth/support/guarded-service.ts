@@ -27,7 +27,7 @@ export function guardedService(): ServiceRegistration {
     internal: () => ({ caller: caller() }),
     async *watch(request) {
       for (let i = 0; i < request.count; i++) {
-        await Promise.resolve();
+        await new Promise((resolve) => setTimeout(resolve, request.delayMs));
         yield { caller: caller() };
       }
     },
