@@ -7,3 +7,11 @@ export type { EndpointAuth, MethodCheck, ServerAuth, ServerAuthOptions } from ".
 export { createServerAuth, serverAuthDefaults } from "./server-auth.js";
 export type { TlsFiles, TlsFileWatch, TlsMaterial } from "./tls-files.js";
 export { readTlsFiles, watchTlsFiles } from "./tls-files.js";
+export type {
+  ClientCredentialsOptions,
+  TokenFetcher,
+  TokenGrant,
+  TokenSource,
+  TokenSourceOptions,
+} from "./token-source.js";
+export { clientCredentials, createTokenSource, tokenSourceDefaults } from "./token-source.js";
