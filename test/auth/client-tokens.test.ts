@@ -130,7 +130,7 @@ describe("createClient auth", () => {
   });
 
   it("gets tokens by OAuth2 client credentials", async () => {
-    const requests: { authorization?: string; body: string }[] = [];
+    const requests: { authorization: string | undefined; body: string }[] = [];
     const tokenEndpoint = createHttpServer((request, response) => {
       let body = "";
       request.on("data", (chunk: Buffer) => {
