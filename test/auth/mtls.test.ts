@@ -13,6 +13,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GuardedService } from "../../gen/protomesh/testing/v1/guarded_pb.js";
 import { identityFromCertificate } from "../../src/auth/index.js";
+import { createClient as createProtomeshClient } from "../../src/client/index.js";
 import { createGrpcJsServer, type GrpcJsServer } from "../../src/server/grpc-js/index.js";
 import { createServer, type Server } from "../../src/server/index.js";
 import { rejection } from "../support/rejection.js";
@@ -138,6 +139,25 @@ describe("mTLS identity", () => {
       createGrpcTransport({ baseUrl: url.replace("https:", "http:") }),
     );
     await rejection(plain.public({}, { timeoutMs: 5_000 }));
+  });
+});
+
+describe("per-target client certificates", () => {
+  it("lets each protomesh client present its own certificate", async () => {
+    const asOrder = ca.issue("order", "URI:spiffe://mesh.test/order");
+    const asBilling = ca.issue("billing", "URI:spiffe://mesh.test/billing");
+    const clientAs = (pem: Pem) =>
+      createProtomeshClient(GuardedService, {
+        baseUrl: url,
+        tls: { rootCerts: ca.cert, certChain: pem.cert, privateKey: pem.key },
+      });
+    expect((await clientAs(asOrder).internal({})).caller?.identity).toBe(
+      "spiffe://mesh.test/order",
+    );
+    expect((await clientAs(asBilling).public({})).caller?.identity).toBe(
+      "spiffe://mesh.test/billing",
+    );
+    expect((await rejection(clientAs(asBilling).internal({}))).code).toBe(Code.PermissionDenied);
   });
 });
 
