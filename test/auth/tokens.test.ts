@@ -188,6 +188,33 @@ describe("JWKS endpoint down or slow", () => {
     tokens.mode = "up";
   });
 
+  it("keeps verifying with the keys fetched last when a refetch of a stale set fails", async () => {
+    // A max age of 1 ms: every verification refetches the set, so each one meets the outage.
+    const verifier = createJwtVerifier({
+      jwksUrl: tokens.jwksUrl,
+      issuer,
+      audience,
+      jwksCacheMaxAgeMs: 1,
+      jwksCooldownMs: 0,
+      jwksTimeoutMs: 300,
+      cacheSize: 0,
+    });
+    expect((await verifier.verify(await tokens.sign({ sub: "a" }))).subject).toBe("a");
+    tokens.mode = "down";
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const before = tokens.fetches;
+      expect((await verifier.verify(await tokens.sign({ sub: "b" }))).subject).toBe("b");
+      expect(tokens.fetches).toBeGreaterThan(before);
+      const unknown = await tokens.sign({}, { unknownKid: "nobody" });
+      expect((await rejection(Promise.resolve(verifier.verify(unknown)))).code).toBe(
+        Code.Unauthenticated,
+      );
+    } finally {
+      tokens.mode = "up";
+    }
+  });
+
   it("fetches the JWKS again for a new kid and accepts the rotated key", async () => {
     await tokens.rotate();
     const before = tokens.fetches;
