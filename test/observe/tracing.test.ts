@@ -240,6 +240,49 @@ describe("tracing", () => {
     expect(inbound).toEqual(["tenant=acme"]);
   });
 
+  it("shows a hedged call as two attempt spans under one call span", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    provider.register();
+    let calls = 0;
+    const inventory = createServer({
+      logger: false,
+      services: [
+        defineService(InventoryService, {
+          async checkStock() {
+            calls++;
+            // The first attempt is slow, so the hedge (sent 20 ms later) wins.
+            if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 1_000));
+            return { levels: [] };
+          },
+        }),
+      ],
+    });
+    servers.push(inventory);
+    const client = createClient(InventoryService, {
+      baseUrl: (await inventory.listen()).url,
+      policy: { retry: { maxAttempts: 1 }, hedging: { maxAttempts: 2, delayMs: 20 } },
+    });
+    await client.checkStock({ skus: ["sku-mug"] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await provider.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const [call] = byName(
+      spans,
+      "acme.inventory.v1.InventoryService/CheckStock",
+      SpanKind.INTERNAL,
+    );
+    if (!call) throw new Error("no call span");
+    const attempts = childrenOf(spans, call);
+    expect(attempts.map((span) => span.attributes["protomesh.attempt"]).sort()).toEqual([1, 2]);
+    expect(attempts.map((span) => span.attributes["rpc.grpc.status_code"]).sort()).toEqual([
+      0,
+      Code.Canceled,
+    ]);
+  });
+
   it("registers nothing and logs no trace id while no provider is set", async () => {
     expect(startDemoTracing({})).toBeUndefined();
     const lines: Record<string, unknown>[] = [];
