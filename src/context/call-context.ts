@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Context as TraceContext } from "@opentelemetry/api";
+import { type Context as TraceContext, context as traceApi } from "@opentelemetry/api";
 import type { Principal } from "./principal.js";
 
 /**
@@ -54,14 +54,22 @@ const storage = new AsyncLocalStorage<CallContext>();
 
 /**
  * Runs `fn(...args)` with `context` as the current call context (and for everything it
- * awaits). Arguments are passed through so hot paths need no closure per call.
+ * awaits). Arguments are passed through so hot paths need no closure per call. A traced call's
+ * trace context is made the active OpenTelemetry context too, so a handler's own spans
+ * (`tracer.startActiveSpan`) are children of the server span when the SDK's context manager
+ * is registered.
  */
 export function runWithCallContext<A extends unknown[], T>(
   context: CallContext,
   fn: (...args: A) => T,
   ...args: A
 ): T {
-  return storage.run(context, fn, ...args);
+  if (context.trace === undefined) return storage.run(context, fn, ...args);
+  return storage.run(context, runTraced, context.trace, fn, args) as T;
+}
+
+function runTraced<A extends unknown[], T>(trace: TraceContext, fn: (...args: A) => T, args: A): T {
+  return traceApi.with(trace, fn, undefined, ...args);
 }
 
 /** The context of the inbound call being served, if any. */

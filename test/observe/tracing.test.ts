@@ -55,7 +55,14 @@ async function startTracedMesh(lines: Record<string, unknown>[]) {
         reserve(request, handlerContext) {
           reserves++;
           if (reserves === 1) throw new ConnectError("warming up", Code.Unavailable);
-          return inventoryImpl.reserve(request, handlerContext);
+          // A handler's own span, started the usual way: a child of the server span.
+          return trace.getTracer("handler").startActiveSpan("reserve-stock", (span) => {
+            try {
+              return inventoryImpl.reserve(request, handlerContext);
+            } finally {
+              span.end();
+            }
+          });
         },
       }),
     ],
@@ -135,11 +142,13 @@ describe("tracing", () => {
       0,
     ]);
     // Each attempt reached inventory as its own server span, its child.
-    for (const reserveAttempt of reserveAttempts) {
-      const [served] = childrenOf(spans, reserveAttempt);
-      expect(served?.kind).toBe(SpanKind.SERVER);
-      expect(served?.name).toBe(reserve);
+    const served = reserveAttempts.map((reserveAttempt) => childrenOf(spans, reserveAttempt)[0]);
+    for (const span of served) {
+      expect(span?.kind).toBe(SpanKind.SERVER);
+      expect(span?.name).toBe(reserve);
     }
+    const [handlerSpan] = spans.filter((span) => span.name === "reserve-stock");
+    expect(handlerSpan?.parentSpanContext?.spanId).toBe(served[1]?.spanContext().spanId);
 
     // The trace id in every access-log line of the call.
     const traceId = call.spanContext().traceId;
