@@ -83,6 +83,10 @@ function clientsFor(client: Pem | undefined) {
       "connect-node gRPC-Web",
       on(createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", nodeOptions })),
     ],
+    [
+      "connect-node gRPC-Web on HTTP/2",
+      on(createGrpcWebTransport({ baseUrl: url, httpVersion: "2", nodeOptions })),
+    ],
     ["grpc-js", on(createGrpcTransport({ baseUrl: grpcJsUrl, nodeOptions }))],
   ] as const;
 }
