@@ -4,7 +4,7 @@
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GuardedService } from "../../gen/protomesh/testing/v1/guarded_pb.js";
 import { createJwtVerifier, createTokenSource, type TokenVerifier } from "../../src/auth/index.js";
 import { createClient } from "../../src/client/index.js";
@@ -44,22 +44,36 @@ afterAll(async () => {
 
 describe("createTokenSource", () => {
   it("refreshes before expiry while still handing out the current token", async () => {
-    let fetches = 0;
-    const source = createTokenSource(
-      () => {
-        fetches++;
-        return { accessToken: `t${fetches}`, expiresAtMs: Date.now() + 2_000 };
-      },
-      { refreshBeforeMs: 1_000 },
-    );
-    expect(await source.token()).toBe("t1");
-    expect(source.token()).toBe("t1"); // cached, synchronous
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    // Inside the refresh window: the current token goes out, a refresh starts behind it.
-    expect(source.token()).toBe("t1");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fetches).toBe(2);
-    expect(source.token()).toBe("t2");
+    // The clock is moved by hand (timers stay real), so a loaded machine cannot skip a step.
+    vi.useFakeTimers({ toFake: ["Date"], now: 1_000_000 });
+    try {
+      let fetches = 0;
+      const source = createTokenSource(
+        () => {
+          fetches++;
+          return { accessToken: `t${fetches}`, expiresAtMs: Date.now() + 10_000 };
+        },
+        { refreshBeforeMs: 2_000 },
+      );
+      expect(await source.token()).toBe("t1");
+      vi.setSystemTime(1_000_000 + 7_000);
+      expect(source.token()).toBe("t1"); // cached, synchronous, not yet in the refresh window
+      expect(fetches).toBe(1);
+      vi.setSystemTime(1_000_000 + 8_500);
+      // Inside the refresh window: the current token goes out, a refresh starts behind it.
+      expect(source.token()).toBe("t1");
+      expect(source.token()).toBe("t1");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(fetches).toBe(2);
+      expect(source.token()).toBe("t2");
+      // Past expiry with no refresh possible: the call waits for a fresh token.
+      vi.setSystemTime(1_000_000 + 30_000);
+      const waited = source.token();
+      expect(waited).toBeInstanceOf(Promise);
+      expect(await waited).toBe("t3");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("single-flights 100 concurrent calls into one fetch", async () => {
