@@ -73,6 +73,8 @@ const F = {
   retry: 3,
   hedging: 4,
   breaker: 6,
+  bulkhead: 7,
+  maxQueue: 2,
   maxAttempts: 1,
   retryableCodes: 3,
   hedgeDelay: 2,
@@ -209,7 +211,7 @@ function checkWritten(w: WrittenPolicy, subject: string): ContractFinding[] {
     error(
       "hedging-with-retry",
       w.path(F.hedging),
-      "hedging replaces retry: set one of them, not both",
+      "hedging replaces retry: set one of them in a policy, not both",
     );
 
   const breaker = proto.circuitBreaker;
@@ -247,6 +249,14 @@ function checkWritten(w: WrittenPolicy, subject: string): ContractFinding[] {
         `circuit_breaker.half_open_after must be more than 0s, got ${formatDuration(breaker.halfOpenAfter)}`,
       );
   }
+  const queuePath = w.path(F.bulkhead, F.maxQueue);
+  if (proto.bulkhead && proto.bulkhead.maxQueue === 0 && isWritten(w.file, queuePath))
+    out.push({
+      location: sourceLocation(w.file, queuePath),
+      severity: "warning",
+      rule: "zero-means-inherit",
+      message: `${subject}: bulkhead.max_queue: 0 is not on the wire in proto3, so it inherits the queue below it (default 100); a queue of 0 can only be set in code`,
+    });
   return out;
 }
 
@@ -293,19 +303,8 @@ function checkMethod(
       );
   }
 
-  // Retry on one level and hedging on the other: the same call would do both.
-  const retryLevel = firstWith((p) => p.retry);
-  const hedgeLevel = firstWith((p) => p.hedging);
-  if (retryLevel && hedgeLevel && retryLevel !== hedgeLevel) {
-    const w = own ?? retryLevel;
-    at(
-      w,
-      w.path(w === hedgeLevel ? F.hedging : F.retry),
-      "error",
-      "hedging-with-retry",
-      "hedging replaces retry: the service sets one and the method the other",
-    );
-  }
+  // Retry on the service and hedging on the method (or the reverse) is allowed: hedging
+  // replaces retry, and a method cannot unset what its service writes.
 
   const base = method.methodKind === "unary" ? defaultPolicy : defaultStreamingPolicy;
   const timeoutLevel = firstWith((p) => p.timeout);

@@ -72,8 +72,8 @@ function printService(f: GeneratedFile, _file: DescFile, service: DescService, s
   f.print();
   f.print(
     f.jsDoc(
-      `Creates a client of ${serviceName} whose every call follows the method's call policy\n` +
-        `(${names.policies} shows what the contract resolves to); thin over createClient.`,
+      `Creates a client of ${serviceName}, thin over createClient: every call\n` +
+        `follows its method's call policy (see ${names.policies}).`,
     ),
   );
   printFunction(

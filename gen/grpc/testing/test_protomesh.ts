@@ -21,8 +21,8 @@ import { createServiceFake } from "../../../src/testing/index.js";
 export type TestServiceClient = Client<typeof TestService>;
 
 /**
- * Creates a client of grpc.testing.TestService whose every call follows the method's call policy
- * (testServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of grpc.testing.TestService, thin over createClient: every call
+ * follows its method's call policy (see testServicePolicies).
  */
 export function createTestServiceClient(
   options: ClientOptions<typeof TestService>,
@@ -226,8 +226,8 @@ export function createTestServiceFake(
 export type UnimplementedServiceClient = Client<typeof UnimplementedService>;
 
 /**
- * Creates a client of grpc.testing.UnimplementedService whose every call follows the method's call policy
- * (unimplementedServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of grpc.testing.UnimplementedService, thin over createClient: every call
+ * follows its method's call policy (see unimplementedServicePolicies).
  */
 export function createUnimplementedServiceClient(
   options: ClientOptions<typeof UnimplementedService>,

@@ -18,8 +18,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type InventoryServiceClient = Client<typeof InventoryService>;
 
 /**
- * Creates a client of acme.inventory.v1.InventoryService whose every call follows the method's call policy
- * (inventoryServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of acme.inventory.v1.InventoryService, thin over createClient: every call
+ * follows its method's call policy (see inventoryServicePolicies).
  */
 export function createInventoryServiceClient(
   options: ClientOptions<typeof InventoryService>,

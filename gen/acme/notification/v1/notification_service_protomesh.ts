@@ -18,8 +18,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type NotificationServiceClient = Client<typeof NotificationService>;
 
 /**
- * Creates a client of acme.notification.v1.NotificationService whose every call follows the method's call policy
- * (notificationServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of acme.notification.v1.NotificationService, thin over createClient: every call
+ * follows its method's call policy (see notificationServicePolicies).
  */
 export function createNotificationServiceClient(
   options: ClientOptions<typeof NotificationService>,

@@ -18,8 +18,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type OrderServiceClient = Client<typeof OrderService>;
 
 /**
- * Creates a client of acme.order.v1.OrderService whose every call follows the method's call policy
- * (orderServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of acme.order.v1.OrderService, thin over createClient: every call
+ * follows its method's call policy (see orderServicePolicies).
  */
 export function createOrderServiceClient(
   options: ClientOptions<typeof OrderService>,

@@ -18,8 +18,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type PaymentServiceClient = Client<typeof PaymentService>;
 
 /**
- * Creates a client of acme.payment.v1.PaymentService whose every call follows the method's call policy
- * (paymentServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of acme.payment.v1.PaymentService, thin over createClient: every call
+ * follows its method's call policy (see paymentServicePolicies).
  */
 export function createPaymentServiceClient(
   options: ClientOptions<typeof PaymentService>,

@@ -22,8 +22,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type HealthClient = Client<typeof Health>;
 
 /**
- * Creates a client of grpc.health.v1.Health whose every call follows the method's call policy
- * (healthPolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of grpc.health.v1.Health, thin over createClient: every call
+ * follows its method's call policy (see healthPolicies).
  */
 export function createHealthClient(options: ClientOptions<typeof Health>): HealthClient {
   return createClient(Health, options);

@@ -22,8 +22,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type ServerReflectionClient = Client<typeof ServerReflection>;
 
 /**
- * Creates a client of grpc.reflection.v1.ServerReflection whose every call follows the method's call policy
- * (serverReflectionPolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of grpc.reflection.v1.ServerReflection, thin over createClient: every call
+ * follows its method's call policy (see serverReflectionPolicies).
  */
 export function createServerReflectionClient(
   options: ClientOptions<typeof ServerReflection>,

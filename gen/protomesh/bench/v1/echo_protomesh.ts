@@ -18,8 +18,8 @@ import { createServiceFake } from "../../../../src/testing/index.js";
 export type EchoServiceClient = Client<typeof EchoService>;
 
 /**
- * Creates a client of protomesh.bench.v1.EchoService whose every call follows the method's call policy
- * (echoServicePolicies shows what the contract resolves to); thin over createClient.
+ * Creates a client of protomesh.bench.v1.EchoService, thin over createClient: every call
+ * follows its method's call policy (see echoServicePolicies).
  */
 export function createEchoServiceClient(
   options: ClientOptions<typeof EchoService>,
