@@ -46,13 +46,15 @@ export function isWritten(file: DescFile, path: readonly number[]): boolean {
 }
 
 /**
- * Where `path` is written, or its closest written ancestor (an option inside a message
- * literal falls back to the option, then to the method): the location a reader should jump
- * to. Line and column are 0 when the file carries no source info.
+ * Where `path` is written: its own location; else, for a message or list written as a
+ * literal (buf records only the scalars inside it), the first thing written inside it; else
+ * the same for its closest ancestor (the option, then the method). Line and column are 0
+ * when the file carries no source info.
  */
 export function sourceLocation(file: DescFile, path: readonly number[]): SourceLocation {
   for (let length = path.length; length >= 0; length--) {
-    const span = findSpan(file, path.slice(0, length));
+    const prefix = path.slice(0, length);
+    const span = findSpan(file, prefix) ?? firstInside(file, prefix);
     if (span)
       return { file: file.proto.name, line: (span[0] ?? 0) + 1, column: (span[1] ?? 0) + 1 };
   }
@@ -64,19 +66,46 @@ export function formatLocation(location: SourceLocation): string {
   return location.line > 0 ? `${location.file}:${location.line}:${location.column}` : location.file;
 }
 
+interface SpanIndex {
+  /** The span of each path written. */
+  readonly own: Map<string, readonly number[]>;
+  /** For each path, the earliest span of anything written below it. */
+  readonly inside: Map<string, readonly number[]>;
+}
+
 /** Spans by path, per file, built on first use: a module of thousands of methods asks often. */
-const spansByFile = new WeakMap<DescFile, Map<string, readonly number[]>>();
+const spansByFile = new WeakMap<DescFile, SpanIndex>();
+
+function indexOf(file: DescFile): SpanIndex {
+  let index = spansByFile.get(file);
+  if (!index) {
+    index = { own: new Map(), inside: new Map() };
+    for (const location of file.proto.sourceCodeInfo?.location ?? []) {
+      const { path, span } = location;
+      const key = path.join(".");
+      // The first location of a path is the declaration itself; later ones are its parts.
+      if (!index.own.has(key)) index.own.set(key, span);
+      for (let length = path.length - 1; length > 0; length--) {
+        const prefix = path.slice(0, length).join(".");
+        const known = index.inside.get(prefix);
+        if (!known || before(span, known)) index.inside.set(prefix, span);
+      }
+    }
+    spansByFile.set(file, index);
+  }
+  return index;
+}
+
+function before(a: readonly number[], b: readonly number[]): boolean {
+  const [al = 0, ac = 0] = a;
+  const [bl = 0, bc = 0] = b;
+  return al < bl || (al === bl && ac < bc);
+}
 
 function findSpan(file: DescFile, path: readonly number[]): readonly number[] | undefined {
-  let spans = spansByFile.get(file);
-  if (!spans) {
-    spans = new Map();
-    for (const location of file.proto.sourceCodeInfo?.location ?? []) {
-      const key = location.path.join(".");
-      // The first location of a path is the declaration itself; later ones are its parts.
-      if (!spans.has(key)) spans.set(key, location.span);
-    }
-    spansByFile.set(file, spans);
-  }
-  return spans.get(path.join("."));
+  return indexOf(file).own.get(path.join("."));
+}
+
+function firstInside(file: DescFile, path: readonly number[]): readonly number[] | undefined {
+  return indexOf(file).inside.get(path.join("."));
 }

@@ -327,9 +327,8 @@ function checkMethod(
   const streamsIn =
     method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
   if (contract.visibility === "public" && streamsIn && !hasOption(method, http)) {
-    const w = own ?? service;
     out.push({
-      location: sourceLocation(method.parent.file, w ? w.path() : methodPath(method)),
+      location: sourceLocation(method.parent.file, methodPath(method)),
       severity: "warning",
       rule: "public-unreachable",
       message: `${method.name}: PUBLIC, but a browser cannot reach it: ${method.methodKind.replace("_", " ")} needs HTTP/2 end to end and the method has no google.api.http rule`,
