@@ -45,6 +45,11 @@ export function isWritten(file: DescFile, path: readonly number[]): boolean {
   return findSpan(file, path) !== undefined;
 }
 
+/** True when the source has `path` itself or anything written inside it. */
+export function hasSource(file: DescFile, path: readonly number[]): boolean {
+  return findSpan(file, path) !== undefined || firstInside(file, path) !== undefined;
+}
+
 /**
  * Where `path` is written: its own location; else, for a message or list written as a
  * literal (buf records only the scalars inside it), the first thing written inside it; else
