@@ -4,6 +4,8 @@
  */
 import { checkBreaking } from "./breaking-gate.js";
 import { checkGenerated } from "./check-generated.js";
+import { formatPolicyTable, policyRows } from "./policy-table.js";
+import { readContracts } from "./read-contracts.js";
 import { releaseContracts } from "./release-contracts.js";
 
 interface Outcome {
@@ -14,11 +16,18 @@ interface Outcome {
 const usage = `usage: protomesh <command>
   breaking [--against REF|PATH]   fail if proto/ breaks the released contracts (or REF)
   release-contracts               record proto/ as the released contracts
-  check-gen                       fail if gen/ differs from a fresh buf generate`;
+  check-gen                       fail if gen/ differs from a fresh buf generate
+  policies [DIR|URL]              print every method's effective policy, from the sources
+                                  (default: this workspace) or a server's reflection`;
 
-function run(argv: readonly string[], cwd: string): Outcome {
+async function run(argv: readonly string[], cwd: string): Promise<Outcome> {
   const [command, ...rest] = argv;
   switch (command) {
+    case "policies": {
+      if (rest.length > 1 || rest[0]?.startsWith("-")) return { ok: false, message: usage };
+      const rows = policyRows(await readContracts(cwd, rest[0]));
+      return { ok: true, message: formatPolicyTable(rows) };
+    }
     case "breaking": {
       const against = parseAgainst(rest);
       if (typeof against === "object") return against;
@@ -61,7 +70,7 @@ function parseAgainst(args: readonly string[]): string | undefined | Outcome {
 
 let outcome: Outcome;
 try {
-  outcome = run(process.argv.slice(2), process.cwd());
+  outcome = await run(process.argv.slice(2), process.cwd());
 } catch (error) {
   outcome = { ok: false, message: error instanceof Error ? error.message : String(error) };
 }
