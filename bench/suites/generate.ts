@@ -37,7 +37,7 @@ const esPlugin = [
   "    opt: [target=ts, import_extension=js]",
 ];
 const protomeshPlugin = [
-  `  - local: ["node", "--import", "tsx", ${JSON.stringify(join(repoRoot, "src/plugin/bin.ts"))}]`,
+  `  - local: ["node", ${JSON.stringify(join(repoRoot, "src/plugin/from-sources.mjs"))}]`,
   "    out: gen",
   "    strategy: all",
   "    opt: [target=ts, import_extension=js]",

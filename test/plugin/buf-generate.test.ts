@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import {
   cpSync,
   mkdirSync,
@@ -46,7 +47,7 @@ message CountResponse {
 }
 `;
 
-/** A workspace generating with protoc-gen-es and protoc-gen-protomesh through its bin shim. */
+/** A workspace generating with protoc-gen-es and protoc-gen-protomesh, run from its sources. */
 function workspace(): string {
   const cwd = mkdtempSync(join(tmpdir(), "protomesh-bufgen-"));
   dirs.push(cwd);
@@ -60,7 +61,7 @@ function workspace(): string {
       "  - local: protoc-gen-es",
       "    out: gen",
       "    opt: [target=ts, import_extension=js]",
-      `  - local: ["node", "--import", "tsx", ${JSON.stringify(join(repoRoot, "src/plugin/bin.ts"))}]`,
+      `  - local: ["node", ${JSON.stringify(join(repoRoot, "src/plugin/from-sources.mjs"))}]`,
       "    out: gen",
       "    opt: [target=ts, import_extension=js]",
       "",
@@ -77,6 +78,15 @@ function listGen(cwd: string): string[] {
 }
 
 describe("buf generate with protoc-gen-protomesh", () => {
+  it("has a bin shim that runs the plugin", () => {
+    const out = execFileSync(
+      join(repoRoot, "node_modules/.bin/tsx"),
+      [join(repoRoot, "src/plugin/bin.ts"), "--version"],
+      { encoding: "utf8" },
+    );
+    expect(out.trim()).toMatch(/^protoc-gen-protomesh v\d+\.\d+\.\d+$/);
+  });
+
   it("fails on a contract error with protoc's file:line:col, and leaves gen/ as it was", () => {
     const cwd = workspace();
     const proto = join(cwd, "proto/acme/stock/v1/stock.proto");
