@@ -77,7 +77,6 @@ const F = {
   maxQueue: 2,
   maxAttempts: 1,
   retryableCodes: 3,
-  hedgeDelay: 2,
   consecutiveFailures: 1,
   sampling: 2,
   halfOpenAfter: 3,
@@ -125,7 +124,8 @@ function checkService(service: DescService): ContractFinding[] {
         path: (...fields) => serviceOptionPath(service, default_policy.number, ...fields),
       }
     : undefined;
-  if (servicePolicy) findings.push(...checkWritten(servicePolicy, service.name));
+  const serviceFindings = servicePolicy ? checkWritten(servicePolicy, service.name) : [];
+  findings.push(...serviceFindings);
   for (const method of service.methods) {
     const methodPolicy: WrittenPolicy | undefined = hasOption(method, policy)
       ? {
@@ -137,7 +137,9 @@ function checkService(service: DescService): ContractFinding[] {
     const own = methodPolicy ? checkWritten(methodPolicy, method.name) : [];
     const combined = checkMethod(method, servicePolicy, methodPolicy);
     findings.push(...own, ...combined);
-    if (own.length + combined.filter((f) => f.severity === "error").length === 0) {
+    // The runtime's own validation, only where nothing above explains the problem already.
+    const errors = [...serviceFindings, ...own, ...combined].filter((f) => f.severity === "error");
+    if (errors.length === 0) {
       findings.push(...runtimeValidation(method, methodPolicy ?? servicePolicy));
     }
   }

@@ -1,4 +1,4 @@
-import type { DescFile, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import type { GeneratedFile, ImportSymbol, Printable, Schema } from "@bufbuild/protoplugin";
 import { safeIdentifier } from "@bufbuild/protoplugin";
@@ -9,7 +9,7 @@ import { codeMarker, policyLiteral } from "./policy-literal.js";
 const lineWidth = 100;
 
 /** The names generated for one service, e.g. `createOrderServiceClient`. */
-export function generatedNames(service: DescService) {
+function generatedNames(service: DescService) {
   const base = service.name;
   const lower = base.charAt(0).toLowerCase() + base.slice(1);
   return {
@@ -44,7 +44,7 @@ export function generateServiceModules(schema: Schema<PluginOptions>): void {
     };
     file.services.forEach((service, i) => {
       if (i > 0) f.print();
-      printService(f, file, service, symbols);
+      printService(f, service, symbols);
     });
   }
 }
@@ -61,7 +61,7 @@ type Symbols = Record<
   ImportSymbol
 >;
 
-function printService(f: GeneratedFile, _file: DescFile, service: DescService, s: Symbols) {
+function printService(f: GeneratedFile, service: DescService, s: Symbols) {
   const names = generatedNames(service);
   const svc = f.importSchema(service);
   const typeofService = ["typeof ", svc];

@@ -51,6 +51,12 @@ const cases: readonly Case[] = [
     message: "A: timeout must be more than 0s and at most 1h, got -1s",
   },
   {
+    rule: "a zero timeout on the service, reported once",
+    service: "option (protomesh.options.v1.default_policy) = {timeout: {@seconds: 0}};",
+    body: "",
+    message: "S: timeout must be more than 0s and at most 1h, got 0s",
+  },
+  {
     rule: "a timeout over 1 hour",
     service: "option (protomesh.options.v1.default_policy) = {timeout: {@seconds: 3601}};",
     body: "",
