@@ -94,7 +94,14 @@ function render(value: Plain, indent: string, column: number, expand: boolean): 
   }
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined) return "undefined";
+  if (typeof value === "number") return numberLiteral(value);
   return String(value);
+}
+
+/** `10_000`, `3_600_000`: integers of five digits or more grouped, as this codebase writes them. */
+function numberLiteral(value: number): string {
+  if (!Number.isSafeInteger(value) || Math.abs(value) < 10_000) return String(value);
+  return String(value).replace(/\B(?=(\d{3})+(?!\d))/g, "_");
 }
 
 function isRecord(v: Plain): v is { [key: string]: Plain } {

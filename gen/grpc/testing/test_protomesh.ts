@@ -40,7 +40,7 @@ export const testServicePolicies: {
 } = {
   /** EmptyCall: unary, not idempotent */
   emptyCall: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -52,7 +52,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -60,7 +60,7 @@ export const testServicePolicies: {
   },
   /** UnaryCall: unary, not idempotent */
   unaryCall: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -72,7 +72,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -80,7 +80,7 @@ export const testServicePolicies: {
   },
   /** CacheableUnaryCall: unary, not idempotent */
   cacheableUnaryCall: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -92,7 +92,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -112,7 +112,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -132,7 +132,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -152,7 +152,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -172,7 +172,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -180,7 +180,7 @@ export const testServicePolicies: {
   },
   /** UnimplementedCall: unary, not idempotent */
   unimplementedCall: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -192,7 +192,7 @@ export const testServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -245,7 +245,7 @@ export const unimplementedServicePolicies: {
 } = {
   /** UnimplementedCall: unary, not idempotent */
   unimplementedCall: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -257,7 +257,7 @@ export const unimplementedServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },

@@ -37,7 +37,7 @@ export const notificationServicePolicies: {
 } = {
   /** Send: unary, not idempotent */
   send: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -49,7 +49,7 @@ export const notificationServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },

@@ -37,7 +37,7 @@ export const paymentServicePolicies: {
 } = {
   /** Authorize: unary, IDEMPOTENT */
   authorize: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -49,7 +49,7 @@ export const paymentServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -57,7 +57,7 @@ export const paymentServicePolicies: {
   },
   /** Capture: unary, IDEMPOTENT */
   capture: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -69,7 +69,7 @@ export const paymentServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -77,7 +77,7 @@ export const paymentServicePolicies: {
   },
   /** Refund: unary, IDEMPOTENT */
   refund: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -89,7 +89,7 @@ export const paymentServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },

@@ -39,7 +39,7 @@ export const healthPolicies: {
 } = {
   /** Check: unary, not idempotent */
   check: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -51,7 +51,7 @@ export const healthPolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -71,7 +71,7 @@ export const healthPolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },

@@ -53,7 +53,7 @@ export const serverReflectionPolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },

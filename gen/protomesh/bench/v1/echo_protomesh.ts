@@ -37,7 +37,7 @@ export const echoServicePolicies: {
 } = {
   /** Echo: unary, NO_SIDE_EFFECTS */
   echo: {
-    timeoutMs: 10000,
+    timeoutMs: 10_000,
     perAttemptTimeoutMs: undefined,
     retry: {
       maxAttempts: 3,
@@ -49,7 +49,7 @@ export const echoServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -69,7 +69,7 @@ export const echoServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
@@ -89,7 +89,7 @@ export const echoServicePolicies: {
     hedging: undefined,
     breaker: {
       trigger: { kind: "consecutive", failures: 5 },
-      halfOpenAfterMs: 10000,
+      halfOpenAfterMs: 10_000,
       scope: "target",
     },
     bulkhead: { maxConcurrent: 100, maxQueue: 100 },
