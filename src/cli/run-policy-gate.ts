@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createFileRegistry, type FileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { comparePolicies, type GateFinding } from "../contract/policy-gate.js";
@@ -14,9 +14,12 @@ import { runBuf } from "./buf-runner.js";
 export function runPolicyGate(cwd: string, against: string): GateFinding[] {
   const dir = mkdtempSync(join(tmpdir(), "protomesh-policy-gate-"));
   try {
-    const released = buildRegistry(cwd, against, join(dir, "released.binpb"), [
-      "--exclude-source-info",
-    ]);
+    // A binary buf image (the released contracts) is read as it is; anything else is built.
+    const againstPath = resolve(cwd, against);
+    const released =
+      /\.binpb$|\.bin$/.test(against) && statSync(againstPath).isFile()
+        ? readImage(againstPath)
+        : buildRegistry(cwd, against, join(dir, "released.binpb"), ["--exclude-source-info"]);
     // The current contracts keep their source info, so findings point at a line.
     const current = buildRegistry(cwd, ".", join(dir, "current.binpb"), []);
     return comparePolicies(released, current);
