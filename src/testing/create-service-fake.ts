@@ -35,10 +35,15 @@ export interface FakeCall<S extends DescService, K extends keyof S["method"] = k
   /** The method's local name, e.g. `reserve`. */
   readonly method: K;
   /**
-   * The request message; `undefined` for client and bidi streaming, whose requests the
-   * method itself consumes.
+   * The request message; `undefined` for client and bidi streaming, whose messages are in
+   * `requests`.
    */
   readonly request: MessageShape<MethodOf<S, K>["input"]> | undefined;
+  /**
+   * Every request message received, in order: the one request of a unary or server-streaming
+   * call; for client and bidi streaming, each message as the method reads it.
+   */
+  readonly requests: readonly MessageShape<MethodOf<S, K>["input"]>[];
   /** The request headers as the server saw them (a copy). */
   readonly headers: Headers;
 }
@@ -105,10 +110,16 @@ export function createServiceFake<S extends DescService>(
   }
 
   /** Records the call, then waits and fails as injected. */
-  async function arrive(method: DescMethod, request: unknown, context: HandlerContext) {
+  async function arrive(
+    method: DescMethod,
+    request: unknown,
+    requests: unknown[],
+    context: HandlerContext,
+  ) {
     calls.push({
       method: method.localName,
       request,
+      requests,
       headers: new Headers(context.requestHeader),
     } as FakeCall<S>);
     const active = failures.get(method.localName);
@@ -135,21 +146,32 @@ export function createServiceFake<S extends DescService>(
     const fn = implementationOf(method) as (input: unknown, context: HandlerContext) => unknown;
     switch (method.methodKind) {
       case "unary":
-      case "client_streaming":
         impl[method.localName] = async (input: unknown, context: HandlerContext) => {
-          await arrive(method, method.methodKind === "unary" ? input : undefined, context);
+          await arrive(method, input, [input], context);
           return fn(input, context);
         };
         break;
       case "server_streaming":
-      case "bidi_streaming":
         impl[method.localName] = async function* (input: unknown, context: HandlerContext) {
-          await arrive(
-            method,
-            method.methodKind === "server_streaming" ? input : undefined,
-            context,
-          );
+          await arrive(method, input, [input], context);
           yield* fn(input, context) as AsyncIterable<unknown>;
+        };
+        break;
+      case "client_streaming":
+        impl[method.localName] = async (input: AsyncIterable<unknown>, context: HandlerContext) => {
+          const requests: unknown[] = [];
+          await arrive(method, undefined, requests, context);
+          return fn(recorded(input, requests), context);
+        };
+        break;
+      case "bidi_streaming":
+        impl[method.localName] = async function* (
+          input: AsyncIterable<unknown>,
+          context: HandlerContext,
+        ) {
+          const requests: unknown[] = [];
+          await arrive(method, undefined, requests, context);
+          yield* fn(recorded(input, requests), context) as AsyncIterable<unknown>;
         };
         break;
     }
@@ -169,6 +191,14 @@ export function createServiceFake<S extends DescService>(
       calls.length = 0;
     },
   };
+}
+
+/** Passes a request stream through, keeping each message in `into` as it is read. */
+async function* recorded<T>(input: AsyncIterable<T>, into: T[]): AsyncIterable<T> {
+  for await (const message of input) {
+    into.push(message);
+    yield message;
+  }
 }
 
 /** Waits `ms`, or rejects as the call is cancelled (its deadline, or the caller's abort). */

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { OrderSchema, OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import { EchoService } from "../../gen/protomesh/bench/v1/echo_pb.js";
 import { createServiceFake } from "../../src/testing/index.js";
 import { rejection } from "../support/rejection.js";
 
@@ -65,6 +66,33 @@ describe("createServiceFake", () => {
     );
     expect(error.code).toBe(Code.DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("records each message of a client stream as the method reads it", async () => {
+    const fake = createServiceFake(EchoService, {
+      implementation: {
+        async echoCollect(requests) {
+          const payloads: Uint8Array[] = [];
+          for await (const r of requests) payloads.push(r.payload);
+          return { payloads };
+        },
+      },
+    });
+    const client = createClient(EchoService, fake.transport);
+    const sent = [new Uint8Array([1]), new Uint8Array([2, 2])];
+    const response = await client.echoCollect(
+      (async function* () {
+        for (const payload of sent) yield { payload };
+      })(),
+    );
+    expect(response.payloads).toEqual(sent);
+    const [call] = fake.callsTo("echoCollect");
+    expect(call?.request).toBeUndefined();
+    expect(call?.requests.map((r) => r.payload)).toEqual(sent);
+    // A method left out answers Unimplemented, and is recorded like any call.
+    const error = await rejection(client.echo({ payload: new Uint8Array([3]) }));
+    expect(error.code).toBe(Code.Unimplemented);
+    expect(fake.calls.map((c) => c.method)).toEqual(["echoCollect", "echo"]);
   });
 
   it("refuses to inject into a method the service does not have", () => {
