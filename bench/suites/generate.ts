@@ -120,7 +120,8 @@ export const suite: BenchSuite = {
         if (response.error) throw new Error(response.error);
       });
 
-      const released = join(work, "released.binpb");
+      // checkBreaking takes the baseline relative to the workspace, as `--against` does.
+      const released = "released.binpb";
       const build = runBuf(["build", "--exclude-source-info", "-o", released], module);
       if (build.status !== 0) throw new Error(`buf build failed:\n${build.output}`);
       const gate = time(rounds, () => {

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeSyntheticModule } from "../../bench/write-synthetic-module.js";
+import { checkBreaking } from "../../src/cli/breaking-gate.js";
+import { runBuf } from "../../src/cli/buf-runner.js";
 import { createProtomeshPlugin } from "../../src/plugin/index.js";
 import { compileProtos, generatorRequest, readProtoTree } from "./support/plugin-request.js";
 
@@ -25,6 +27,12 @@ describe("the generate bench's synthetic module", () => {
         "synthetic/s001/v1/service_001_protomesh.ts",
       ]);
       expect(response.file[0]?.content).toContain("createService000Client");
+
+      // The bench also times protomesh breaking on it, against its own release.
+      const released = runBuf(["build", "--exclude-source-info", "-o", "released.binpb"], dir);
+      expect(released.status, released.output).toBe(0);
+      const gate = checkBreaking({ cwd: dir, against: "released.binpb" });
+      expect([gate.ok, gate.findings]).toEqual([true, []]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
