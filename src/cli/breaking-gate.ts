@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatGateFinding, type GateFinding } from "../contract/policy-gate.js";
 import { runBuf } from "./buf-runner.js";
+import { CliError } from "./cli-error.js";
 import { runPolicyGate } from "./run-policy-gate.js";
 
 /**
@@ -47,7 +48,7 @@ export function checkBreaking(options: BreakingGateOptions): BreakingGateResult 
     return {
       ok: true,
       against,
-      report: `no released contracts at ${releasedImagePath} yet: nothing to break (run npm run release:contracts)`,
+      report: `no released contracts at ${releasedImagePath} yet: nothing to break (run protomesh release)`,
       findings: [],
     };
   }
@@ -57,7 +58,7 @@ export function checkBreaking(options: BreakingGateOptions): BreakingGateResult 
 function compareWithGitRef(cwd: string, ref: string): BreakingGateResult {
   const commit = git(cwd, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (commit.status !== 0) {
-    throw new Error(`--against ${ref}: neither a file nor a git ref in ${cwd}`);
+    throw new CliError(`--against ${ref}: neither a file nor a git ref in ${cwd}`);
   }
   const hasProto = git(cwd, ["cat-file", "-e", `${ref}:proto`]).status === 0;
   if (!hasProto) {
@@ -99,7 +100,7 @@ function compare(cwd: string, input: string, label: string): BreakingGateResult 
   );
   if (result.status !== 0 && result.status !== 100) {
     // 100 is buf's "found problems"; anything else means buf could not compare at all.
-    throw new Error(`buf breaking could not compare with ${label}:\n${result.output}`);
+    throw new CliError(`buf breaking could not compare with ${label}:\n${result.output}`);
   }
   // buf compares the wire and the generated code; the policy gate compares what buf cannot
   // see: custom options (the call policy) and google.api.http bindings.

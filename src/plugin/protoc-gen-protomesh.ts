@@ -1,7 +1,8 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { type CodeGeneratorRequest, CodeGeneratorResponseSchema } from "@bufbuild/protobuf/wkt";
 import { createEcmaScriptPlugin, type Plugin } from "@bufbuild/protoplugin";
-import packageJson from "../../package.json" with { type: "json" };
 import {
   type ContractCheck,
   type ContractFinding,
@@ -34,7 +35,7 @@ export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plu
   let errors: ContractFinding[] = [];
   const generator = createEcmaScriptPlugin({
     name: "protoc-gen-protomesh",
-    version: `v${packageJson.version}`,
+    version: `v${packageVersion()}`,
     parseOptions: parsePluginOptions,
     generateTs(schema) {
       const findings = checkContracts(schema.files, options.checks);
@@ -57,6 +58,25 @@ export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plu
       });
     },
   };
+}
+
+/**
+ * protomesh's version, from its package.json: the nearest one up from this module, in the
+ * sources (`src/plugin/`) and in the built package (`dist/src/plugin/`) alike.
+ */
+function packageVersion(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      const { name, version } = JSON.parse(readFileSync(manifest, "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (name === "protomesh" && version) return version;
+    }
+    if (dirname(dir) === dir)
+      throw new Error("protoc-gen-protomesh: cannot find protomesh's package.json");
+  }
 }
 
 /**

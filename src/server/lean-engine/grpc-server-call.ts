@@ -7,6 +7,7 @@ import { runWithCallContext } from "../../context/index.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
 import { appendCorrelationId, callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
+import { respondRaw } from "./respond-raw.js";
 
 /** What one gRPC call needs beyond what every lean call needs. */
 export interface GrpcCallInit extends LeanCallInit {
@@ -75,7 +76,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         for (const [name, value] of Object.entries(trailers)) {
           if (value !== undefined) headers.push(name, String(value));
         }
-        stream.respond(headers, { endStream: true });
+        respondRaw(stream, headers, { endStream: true });
         stopReading();
       } else {
         this.#endWithTrailers(trailers, undefined, stopReading);
@@ -216,7 +217,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     }
     if (stream.destroyed) return;
     this.#headersSent = true;
-    stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+    respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
     this.#endOk(frame);
   }
 
@@ -233,14 +234,14 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         const frame = this.#encode(next.value);
         if (!this.#headersSent) {
           this.#headersSent = true;
-          stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+          respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
         }
         if (!stream.write(frame)) await drained(stream);
         if (this.done) return;
       }
       if (!this.#headersSent) {
         this.#headersSent = true;
-        stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+        respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
       }
       this.#endOk(undefined);
     } catch (error) {
