@@ -4,6 +4,7 @@ import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufb
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { runWithCallContext } from "../../context/index.js";
+import { encodeGrpcMessage } from "../../transport/grpc-message.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
 import { appendCorrelationId, callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
@@ -349,10 +350,15 @@ function singleFrame(body: Buffer | undefined, maxMessageBytes: number): GrpcFra
   throw new ConnectError("protocol error: more than one request message", Code.Internal);
 }
 
-/** The status trailers of an error, grpc-status-details-bin and error metadata included. */
+/**
+ * The status trailers of an error, grpc-status-details-bin and error metadata included (as
+ * Connect writes them), grpc-message encoded as gRPC's spec says (Connect's encodeURIComponent
+ * escapes ':' '/' ',', which grpc-js clients then show escaped).
+ */
 function errorTrailers(error: ConnectError): OutgoingHttpHeaders {
   const trailers: OutgoingHttpHeaders = {};
   for (const [name, value] of setTrailerStatus(new Headers(), error)) trailers[name] = value;
+  trailers["grpc-message"] = encodeGrpcMessage(error.rawMessage);
   return trailers;
 }
 
