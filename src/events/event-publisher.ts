@@ -155,24 +155,32 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     const h = p.record.headers;
     const id = h[eventHeaders.id] ?? "";
     byId.set(id, p);
-    writable = ch.publish(
-      exchange,
-      p.topic,
-      Buffer.from(
-        p.record.content.buffer,
-        p.record.content.byteOffset,
-        p.record.content.byteLength,
-      ),
-      {
-        headers: h,
-        contentType: h[eventHeaders.contentType] ?? "application/protobuf",
-        messageId: id,
-        correlationId: h[eventHeaders.correlationId] ?? id,
-        persistent: true,
-        mandatory,
-      },
-      (error: unknown) => confirmed(ch, p, id, error),
-    );
+    try {
+      writable = ch.publish(
+        exchange,
+        p.topic,
+        Buffer.from(
+          p.record.content.buffer,
+          p.record.content.byteOffset,
+          p.record.content.byteLength,
+        ),
+        {
+          headers: h,
+          contentType: h[eventHeaders.contentType] ?? "application/protobuf",
+          messageId: id,
+          correlationId: h[eventHeaders.correlationId] ?? id,
+          persistent: true,
+          mandatory,
+        },
+        (error: unknown) => confirmed(ch, p, id, error),
+      );
+    } catch {
+      // The channel is closing (amqplib throws IllegalOperationError): send it on the next one.
+      p.channel = undefined;
+      inFlight--;
+      unsent.unshift(p);
+      if (channel === ch) channel = undefined;
+    }
   }
 
   function confirmed(ch: ConfirmChannel, p: Pending, id: string, error: unknown): void {
@@ -187,6 +195,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     // amqplib answers "message nacked" for a broker nack and "channel closed" for every
     // message still unconfirmed when the channel goes: those are sent again on the next one.
     if (error instanceof Error && error.message !== "message nacked") {
+      if (channel === ch) channel = undefined; // closing: its "close" event comes after
       unsent.push(p);
       flush();
       return;
