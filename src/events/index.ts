@@ -30,6 +30,11 @@ export type {
   PublishResult,
 } from "./event-publisher.js";
 export { createEventPublisher, defaultEventExchange } from "./event-publisher.js";
+export {
+  checkSchemaName,
+  defaultEventSchema,
+  migrateEventStore,
+} from "./event-store-migration.js";
 export type {
   EventSubscriber,
   EventSubscriberOptions,
@@ -38,5 +43,14 @@ export type {
 } from "./event-subscriber.js";
 export { createEventSubscriber, retryQueue, subscriberHeaders } from "./event-subscriber.js";
 export { eventTopic } from "./event-topic.js";
+export type {
+  IdempotentConsumerOptions,
+  TransactionalEventHandler,
+} from "./idempotent-consumer.js";
+export { idempotentConsumer, recordEventOnce } from "./idempotent-consumer.js";
+export type { Outbox, OutboxOptions } from "./outbox.js";
+export { createOutbox } from "./outbox.js";
+export type { OutboxRelay, OutboxRelayOptions } from "./outbox-relay.js";
+export { startOutboxRelay } from "./outbox-relay.js";
 export type { EventRetryOptions } from "./retry-schedule.js";
 export { maxEventAttempts, retrySchedule } from "./retry-schedule.js";

@@ -5,6 +5,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Destroys every proxied connection (both sides), as a network failure would. */
   cut(): void;
+  /** While down, new connections are refused (closed at once) and live ones are cut. */
+  setDown(down: boolean): void;
   /** Connections cut so far. */
   readonly cuts: number;
   close(): Promise<void>;
@@ -13,7 +15,12 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let cuts = 0;
+  let down = false;
   const server: Server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -30,7 +37,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no proxy port");
-  return {
+  const proxy: TcpProxy = {
     port: address.port,
     cut() {
       for (const [a, b] of pairs) {
@@ -39,6 +46,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         b.destroy();
       }
       pairs.clear();
+    },
+    setDown(value) {
+      down = value;
+      if (value) proxy.cut();
     },
     get cuts() {
       return cuts;
@@ -52,4 +63,5 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }
