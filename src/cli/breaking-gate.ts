@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBuf } from "./buf-runner.js";
+import { eventTopicReport } from "./event-topic-check.js";
 
 /**
  * Where the released contracts live: a buf image committed in the tree. CI runs on a fresh
@@ -91,7 +92,10 @@ function compare(cwd: string, input: string, label: string): BreakingGateResult 
     // 100 is buf's "found problems"; anything else means buf could not compare at all.
     throw new Error(`buf breaking could not compare with ${label}:\n${result.output}`);
   }
-  return { ok: result.status === 0, against: label, report: result.output };
+  // buf ignores custom options: an event's topic is compared by protomesh's own rule.
+  const topics = eventTopicReport(cwd, input);
+  const report = [result.output, topics].filter((t) => t !== "").join("\n");
+  return { ok: result.status === 0 && topics === "", against: label, report };
 }
 
 function git(cwd: string, args: readonly string[]) {
