@@ -43,6 +43,11 @@ export type {
 } from "./event-subscriber.js";
 export { createEventSubscriber, retryQueue, subscriberHeaders } from "./event-subscriber.js";
 export { eventTopic } from "./event-topic.js";
+export type { IdempotencyClaim, IdempotencyStore } from "./idempotency-store.js";
+export {
+  createMemoryIdempotencyStore,
+  createPostgresIdempotencyStore,
+} from "./idempotency-store.js";
 export type {
   IdempotentConsumerOptions,
   TransactionalEventHandler,
@@ -54,3 +59,5 @@ export type { OutboxRelay, OutboxRelayOptions } from "./outbox-relay.js";
 export { startOutboxRelay } from "./outbox-relay.js";
 export type { EventRetryOptions } from "./retry-schedule.js";
 export { maxEventAttempts, retrySchedule } from "./retry-schedule.js";
+export type { IdempotencyKeyOptions } from "./with-idempotency-keys.js";
+export { withIdempotencyKeys } from "./with-idempotency-keys.js";

@@ -8,6 +8,7 @@ import { callPolicyKey } from "./call-policy-key.js";
 import { attemptTimeout, type CallState, type HeaderInit, startCall } from "./call-state.js";
 import { toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
+import { withIdempotencyKey } from "./idempotency-key.js";
 import { attemptsHeader, mapError } from "./map-error.js";
 import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
 import { createPolicyRegistry, internalsOf, type PolicyRegistry } from "./policy-registry.js";
@@ -192,7 +193,8 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const plan = planOf(method, contextValues?.get(callPolicyKey));
       const call = startCall(plan, signal, timeoutMs, header);
-      const sender = new UnaryAttemptSender(inner, method, call.header, input, contextValues);
+      const keyedHeader = withIdempotencyKey(plan, call.header);
+      const sender = new UnaryAttemptSender(inner, method, keyedHeader, input, contextValues);
       plan.budget?.recordRequest();
       try {
         const response = (
