@@ -53,6 +53,8 @@ export type {
   TransactionalEventHandler,
 } from "./idempotent-consumer.js";
 export { idempotentConsumer, recordEventOnce } from "./idempotent-consumer.js";
+export type { DeadLetter, MemoryEventBus, MemoryEventBusOptions } from "./memory-event-bus.js";
+export { createMemoryEventBus } from "./memory-event-bus.js";
 export type { Outbox, OutboxOptions } from "./outbox.js";
 export { createOutbox } from "./outbox.js";
 export type { OutboxRelay, OutboxRelayOptions } from "./outbox-relay.js";
