@@ -5,6 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { describeTopicChanges, findTopicChanges } from "../contract/event-topic-gate.js";
 import { runBuf } from "./buf-runner.js";
+import { CliError } from "./cli-error.js";
 
 /**
  * The event-topic changes between the buf input `against` (image or directory) and the
@@ -23,6 +24,6 @@ export function eventTopicReport(cwd: string, against: string): string {
 
 function build(cwd: string, input: string, out: string) {
   const result = runBuf(["build", input, "--exclude-source-info", "-o", out], cwd);
-  if (result.status !== 0) throw new Error(`buf build ${input} failed:\n${result.output}`);
+  if (result.status !== 0) throw new CliError(`buf build ${input} failed:\n${result.output}`);
   return fromBinary(FileDescriptorSetSchema, readFileSync(out));
 }

@@ -17,6 +17,7 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { Code } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { encodeGrpcMessage } from "../transport/grpc-message.js";
 import { createConnectEngine } from "./connect-engine/index.js";
 import type { Health } from "./health/index.js";
 import { createLeanEngine } from "./lean-engine/index.js";
@@ -386,7 +387,7 @@ function refuseHeaders(stream: ServerHttp2Stream, grpc: boolean): void {
         ":status": 200,
         "content-type": "application/grpc",
         "grpc-status": String(Code.ResourceExhausted),
-        "grpc-message": "header%20list%20too%20large",
+        "grpc-message": encodeGrpcMessage("header list too large"),
       },
       { endStream: true },
     );

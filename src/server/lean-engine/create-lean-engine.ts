@@ -4,6 +4,7 @@ import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protoco
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import type { CallObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
+import { encodeGrpcMessage } from "../../transport/grpc-message.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { ConnectUnaryCall } from "./connect-unary-call.js";
 import { GrpcServerCall } from "./grpc-server-call.js";
@@ -176,7 +177,7 @@ function respondError(stream: ServerHttp2Stream, error: ConnectError): void {
     "content-type": "application/grpc",
     "grpc-accept-encoding": "gzip,identity",
     "grpc-status": String(error.code),
-    "grpc-message": encodeURIComponent(error.rawMessage),
+    "grpc-message": encodeGrpcMessage(error.rawMessage),
   };
   stream.respond(headers, { endStream: true });
   // Whatever body the client still sends is not wanted.
