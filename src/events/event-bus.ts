@@ -1,4 +1,4 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { EventRecord } from "./event-envelope.js";
 import type { EventHandler } from "./event-handler.js";
 import type { PublishOptions, PublishResult } from "./event-publisher.js";
@@ -13,7 +13,7 @@ export interface EventBus {
   /** Resolves once the event is safely accepted (on RabbitMQ: confirmed by the broker). */
   publish<Desc extends DescMessage>(
     schema: Desc,
-    message: MessageShape<Desc>,
+    message: MessageInitShape<Desc>,
     options?: PublishOptions,
   ): Promise<PublishResult>;
   /** Publishes an already-encoded event under `topic` (the outbox relay's path). */

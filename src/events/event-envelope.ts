@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import {
+  create,
   type DescMessage,
   fromBinary,
   fromJsonString,
+  isMessage,
+  type MessageInitShape,
   type MessageShape,
   toBinary,
   toJsonString,
@@ -73,9 +76,10 @@ const traceId = /^[\da-f]{32}$/;
  */
 export function encodeEvent<Desc extends DescMessage>(
   schema: Desc,
-  message: MessageShape<Desc>,
+  init: MessageInitShape<Desc>,
   options: EncodeEventOptions = {},
 ): EventRecord {
+  const message = isMessage(init, schema) ? init : create(schema, init);
   const contentType = options.contentType ?? "application/protobuf";
   const context = currentCallContext();
   const correlationId = options.correlationId ?? context?.correlationId ?? newCorrelationId();

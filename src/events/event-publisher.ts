@@ -1,4 +1,4 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ChannelModel, ConfirmChannel, Message } from "amqplib";
 import type { AmqpConnection } from "./amqp-connection.js";
@@ -55,7 +55,7 @@ export interface PublishResult {
 export interface EventPublisher {
   publish<Desc extends DescMessage>(
     schema: Desc,
-    message: MessageShape<Desc>,
+    message: MessageInitShape<Desc>,
     options?: PublishOptions,
   ): Promise<PublishResult>;
   /** Publishes an already-encoded event (the outbox relay's path). */

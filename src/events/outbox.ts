@@ -1,4 +1,4 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { ClientBase } from "pg";
 import { type EncodeEventOptions, encodeEvent, eventHeaders } from "./event-envelope.js";
 import { checkSchemaName, defaultEventSchema, outboxChannel } from "./event-store-migration.js";
@@ -24,7 +24,7 @@ export interface Outbox {
   add<Desc extends DescMessage>(
     client: ClientBase,
     schema: Desc,
-    message: MessageShape<Desc>,
+    message: MessageInitShape<Desc>,
     options?: EncodeEventOptions,
   ): Promise<string>;
 }
