@@ -2,6 +2,10 @@
 import { startEventBackbone } from "./event-backbone.js";
 import { startMesh } from "./mesh.js";
 import { unreachableCustomer } from "./notification-service.js";
+import { startDemoTracing } from "./tracing.js";
+
+const tracing = startDemoTracing();
+if (tracing) console.log(`tracing: OTLP/HTTP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
 
 const events = await startEventBackbone({
   amqpUrl: process.env.AMQP_URL || undefined,
@@ -49,13 +53,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping`);
-    Promise.all([mesh.close(), events.close()]).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
+    Promise.all([mesh.close(), events.close()])
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
   });
 }
 

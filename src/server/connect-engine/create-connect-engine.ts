@@ -7,9 +7,10 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import { peerIdentityOf } from "../../auth/index.js";
 import type { CallObserver } from "../../observe/index.js";
 import type { ServiceRegistration } from "../service-registration.js";
-import { withCallContext } from "../with-call-context.js";
+import { peerIdentityKey, withCallContext } from "../with-call-context.js";
 import { createObserveInterceptor, peerKey } from "./observe-interceptor.js";
 import { withSpecGrpcMessage } from "./spec-grpc-message.js";
 
@@ -55,6 +56,7 @@ export function createConnectEngine(options: ConnectEngineOptions): ConnectEngin
     const values = createContextValues();
     const socket = request.socket;
     values.set(peerKey, `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`);
+    values.set(peerIdentityKey, peerIdentityOf(socket));
     handler(universalRequestFromNodeRequest(request, response, undefined, values))
       .then((universal) =>
         universalResponseToNodeResponse(withSpecGrpcMessage(universal), response),

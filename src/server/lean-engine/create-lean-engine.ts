@@ -23,8 +23,16 @@ export interface LeanEngineOptions {
 
 /** Serves the hot paths on raw HTTP/2 streams; everything else is left to connect-node. */
 export interface LeanEngine {
-  /** An `application/grpc` or `application/grpc+proto` request, any method kind, from `peer`. */
-  handleGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: string): void;
+  /**
+   * An `application/grpc` or `application/grpc+proto` request, any method kind, from `peer`
+   * ("ip:port"), whose connection's client certificate names `peerIdentity` (if any).
+   */
+  handleGrpc(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    peer: string,
+    peerIdentity?: string | undefined,
+  ): void;
   /**
    * A Connect unary request (POST, application/json or application/proto, uncompressed):
    * served and true, or false when it is anything else — connect-node then takes it.
@@ -33,6 +41,7 @@ export interface LeanEngine {
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     peer: string,
+    peerIdentity?: string | undefined,
   ): boolean;
 }
 
@@ -60,7 +69,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
   }
 
   return {
-    handleConnectUnary(stream, headers, peer) {
+    handleConnectUnary(stream, headers, peer, peerIdentity) {
       const contentType = headers["content-type"];
       const json = contentType === "application/json";
       if (!json && contentType !== "application/proto") return false;
@@ -74,12 +83,13 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         options.maxTimeoutMs,
       );
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeConnect.begin(peer, correlationId);
+      const observed = route.observeConnect.begin(peer, correlationId, headers);
       const call = new ConnectUnaryCall({
         route,
         stream,
         headers,
         correlationId,
+        peerIdentity,
         deadline: timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
         timeoutMs: timeout.timeoutMs,
         json,
@@ -94,7 +104,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       return true;
     },
 
-    handleGrpc(stream, headers, peer) {
+    handleGrpc(stream, headers, peer, peerIdentity) {
       const path = headers[":path"] ?? "";
       const route = routes.get(path);
       if (!route) {
@@ -138,13 +148,14 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         timeoutMs = parsed.timeoutMs;
       }
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeGrpc.begin(peer, correlationId);
+      const observed = route.observeGrpc.begin(peer, correlationId, headers);
       const acceptHeader = headers["grpc-accept-encoding"];
       new GrpcServerCall({
         route,
         stream,
         headers,
         correlationId,
+        peerIdentity,
         deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
         timeoutMs,
         encoding,
