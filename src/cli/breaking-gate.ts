@@ -103,7 +103,7 @@ function compare(cwd: string, input: string, label: string): BreakingGateResult 
     throw new CliError(`buf breaking could not compare with ${label}:\n${result.output}`);
   }
   // buf compares the wire and the generated code; the policy gate compares what buf cannot
-  // see: custom options (the call policy) and google.api.http bindings.
+  // see: custom options (the call policy, event topics) and google.api.http bindings.
   const findings = runPolicyGate(cwd, input);
   const gateFailed = findings.some((f) => f.severity === "error");
   const report = [result.output, ...findings.map(formatGateFinding)].filter((l) => l !== "");

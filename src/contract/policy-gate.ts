@@ -24,13 +24,14 @@ export type GateRule =
   | "http-binding-changed"
   | "timeout-shrunk"
   | "retryable-code-removed"
-  | "invalid-policy";
+  | "invalid-policy"
+  | "event-topic-changed";
 
 /** One policy change that breaks (error) or may hurt (warning) deployed consumers. */
 export interface GateFinding {
   /** Where the method is written now. */
   readonly location: SourceLocation;
-  /** Fully qualified, e.g. `acme.order.v1.OrderService.GetOrder`. */
+  /** Fully qualified, e.g. `acme.order.v1.OrderService.GetOrder` (an event's message name). */
   readonly method: string;
   readonly rule: GateRule;
   readonly severity: "error" | "warning";

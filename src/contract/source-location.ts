@@ -1,4 +1,4 @@
-import type { DescFile, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 
 /** Where something is written in a `.proto` file: 1-based, as protoc and buf report it. */
 export interface SourceLocation {
@@ -11,10 +11,20 @@ export interface SourceLocation {
 }
 
 // Field numbers in descriptor.proto, the steps of a source-info path.
+const fileMessage = 4;
+const messageNested = 3;
 const fileService = 6;
 const serviceMethod = 2;
 const serviceOptions = 3;
 const methodOptions = 4;
+
+/** The source-info path of a message (`FileDescriptorProto.message_type[i]`, nested ones below). */
+export function messagePath(message: DescMessage): number[] {
+  const parent = message.parent;
+  return parent
+    ? [...messagePath(parent), messageNested, parent.proto.nestedType.indexOf(message.proto)]
+    : [fileMessage, message.file.proto.messageType.indexOf(message.proto)];
+}
 
 /** The source-info path of a service (`FileDescriptorProto.service[i]`). */
 export function servicePath(service: DescService): number[] {
