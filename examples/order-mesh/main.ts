@@ -1,13 +1,22 @@
 /** `npm start`: runs the order mesh on 127.0.0.1 until Ctrl-C. */
+import { startEventBackbone } from "./event-backbone.js";
 import { startMesh } from "./mesh.js";
+import { unreachableCustomer } from "./notification-service.js";
 import { startDemoTracing } from "./tracing.js";
 
 const tracing = startDemoTracing();
 if (tracing) console.log(`tracing: OTLP/HTTP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
 
+const events = await startEventBackbone({
+  amqpUrl: process.env.AMQP_URL || undefined,
+  databaseUrl: process.env.DATABASE_URL || undefined,
+});
 const mesh = await startMesh({
   orderPort: portFromEnv("ORDER_PORT", 8080),
   inventoryPort: portFromEnv("INVENTORY_PORT", 8081),
+  notificationPort: portFromEnv("NOTIFICATION_PORT", 8082),
+  events,
+  log: (line) => console.log(line),
 });
 
 const body = JSON.stringify({
@@ -22,9 +31,19 @@ const body = JSON.stringify({
 });
 console.log(`inventory  ${mesh.inventory.url}  acme.inventory.v1.InventoryService`);
 console.log(`order      ${mesh.order.url}  acme.order.v1.OrderService (calls inventory)`);
+console.log(
+  `notify     ${mesh.notification.url}  acme.notification.v1.NotificationService (consumes OrderCreated)`,
+);
+for (const line of events.description) console.log(line);
 console.log("Each port speaks gRPC, gRPC-Web and Connect over HTTP/2 cleartext. Try:");
 console.log(
   `curl --silent --http2-prior-knowledge -H 'Content-Type: application/json' -d '${body}' ${mesh.order.url}/acme.order.v1.OrderService/CreateOrder`,
+);
+console.log(
+  `An order by ${unreachableCustomer} cannot be notified: after 3 attempts its OrderCreated is dead-lettered (a "DLQ" line appears):`,
+);
+console.log(
+  `  curl --silent --http2-prior-knowledge -H 'Content-Type: application/json' -d '${body.replace("cus_42", unreachableCustomer)}' ${mesh.order.url}/acme.order.v1.OrderService/CreateOrder`,
 );
 console.log("Ctrl-C stops the mesh.");
 
@@ -34,8 +53,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping`);
-    mesh
-      .close()
+    Promise.all([mesh.close(), events.close()])
       .then(() => tracing?.shutdown())
       .then(
         () => process.exit(0),

@@ -1,4 +1,5 @@
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
+import { NotificationService } from "../../gen/acme/notification/v1/notification_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import {
   createClient,
@@ -7,18 +8,30 @@ import {
   type Server,
   type ServerAddress,
 } from "../../src/index.js";
+import type { EventBackbone } from "./event-backbone.js";
 import { createInventoryService } from "./inventory-service.js";
+import {
+  consumeOrderCreated,
+  createNotificationService,
+  createNotifier,
+} from "./notification-service.js";
 import { createOrderService } from "./order-service.js";
 
 export interface MeshOptions {
   readonly host?: string;
   readonly orderPort?: number;
   readonly inventoryPort?: number;
+  readonly notificationPort?: number;
+  /** Events: CreateOrder records OrderCreated, the notification service consumes it. */
+  readonly events?: EventBackbone;
+  /** Where the notification service and the dead-letter watch write. Default: nowhere. */
+  readonly log?: (line: string) => void;
 }
 
 export interface Mesh {
   readonly order: ServerAddress;
   readonly inventory: ServerAddress;
+  readonly notification: ServerAddress;
   close(): Promise<void>;
 }
 
@@ -38,12 +51,35 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
 
     const inventoryClient = createClient(InventoryService, { baseUrl: inventory.url });
     const orderServer = createServer({
-      services: [defineService(OrderService, createOrderService({ inventory: inventoryClient }))],
+      services: [
+        defineService(
+          OrderService,
+          createOrderService({
+            inventory: inventoryClient,
+            recordCreated: options.events?.recordOrder,
+          }),
+        ),
+      ],
     });
     servers.push(orderServer);
     const order = await orderServer.listen({ host, port: options.orderPort ?? 0 });
 
-    return { order, inventory, close: () => closeAll(servers) };
+    const notifier = createNotifier(options.log);
+    const notificationServer = createServer({
+      services: [defineService(NotificationService, createNotificationService(notifier))],
+    });
+    servers.push(notificationServer);
+    const notification = await notificationServer.listen({
+      host,
+      port: options.notificationPort ?? 0,
+    });
+    if (options.events) {
+      const log = options.log ?? (() => {});
+      const subscription = await consumeOrderCreated(options.events.bus, notifier);
+      await options.events.watchDeadLetters(subscription.deadLetterQueue, log);
+    }
+
+    return { order, inventory, notification, close: () => closeAll(servers) };
   } catch (error) {
     await closeAll(servers);
     throw error;

@@ -4,6 +4,7 @@ import { durationMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type Money, MoneySchema } from "../../gen/acme/common/v1/money_pb.js";
 import type { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
+import { type OrderCreated, OrderCreatedSchema } from "../../gen/acme/order/v1/order_events_pb.js";
 import {
   type LineItem,
   type Order,
@@ -19,6 +20,11 @@ const nanosPerUnit = 1_000_000_000n;
 export interface OrderServiceDeps {
   /** Where stock is reserved before an order is confirmed. */
   readonly inventory: Client<typeof InventoryService>;
+  /**
+   * Stores a new order together with its OrderCreated event, in one transaction (the outbox).
+   * Default: none, the order is kept in memory only and no event is published.
+   */
+  readonly recordCreated?: ((order: Order, event: OrderCreated) => Promise<void>) | undefined;
 }
 
 /** An in-memory order service that reserves stock through the inventory service. */
@@ -64,6 +70,15 @@ export function createOrderService(deps: OrderServiceDeps): ServiceImpl<typeof O
         updateTime: now,
         reservationId,
       });
+      await deps.recordCreated?.(
+        order,
+        create(OrderCreatedSchema, {
+          orderId,
+          customerId: order.customerId,
+          total,
+          itemCount: request.items.reduce((n, item) => n + item.quantity, 0),
+        }),
+      );
       return { order: save(order) };
     },
 

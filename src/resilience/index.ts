@@ -19,6 +19,7 @@ export {
   defaultSamplingTrigger,
   defaultStreamingPolicy,
 } from "./default-policy.js";
+export { idempotencyKeyHeader } from "./idempotency-key.js";
 export { attemptsHeader, attemptsOf } from "./map-error.js";
 export type { PolicyRegistry } from "./policy-registry.js";
 export { createPolicyRegistry } from "./policy-registry.js";

@@ -16,6 +16,7 @@ import { callPolicyKey } from "./call-policy-key.js";
 import { attemptTimeout, type CallState, type HeaderInit, startCall } from "./call-state.js";
 import { toConnectError } from "./error-classes.js";
 import { runHedged } from "./hedge.js";
+import { withIdempotencyKey } from "./idempotency-key.js";
 import { attemptsHeader, mapError } from "./map-error.js";
 import { buildMethodPlan, type MethodPlan } from "./method-plan.js";
 import { createPolicyRegistry, internalsOf, type PolicyRegistry } from "./policy-registry.js";
@@ -258,6 +259,7 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       // Tracing costs nothing while no tracer provider is registered: one check per call.
       const tracer = activeTracer();
       const traced = tracer && startCallSpan(tracer, method.parent.typeName, method.name, target);
+      const keyedHeader = withIdempotencyKey(plan, call.header);
       const sender = traced
         ? new TracedUnaryAttemptSender(
             tracer,
@@ -265,11 +267,11 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
             method,
             inner,
             method,
-            call.header,
+            keyedHeader,
             input,
             contextValues,
           )
-        : new UnaryAttemptSender(inner, method, call.header, input, contextValues);
+        : new UnaryAttemptSender(inner, method, keyedHeader, input, contextValues);
       plan.budget?.recordRequest();
       try {
         const response = (

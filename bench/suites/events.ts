@@ -1,0 +1,271 @@
+/**
+ * `npm run bench -- --suite events`: protomesh/events against raw amqplib in the same run, on the
+ * local RabbitMQ (127.0.0.1:5672) and PostgreSQL (127.0.0.1:5432, database `test`), each in a
+ * throw-away vhost / schema:
+ * - publish throughput with confirms: `publish` (≤ 1,000 unconfirmed) vs a raw confirm channel
+ *   with a callback per message and the same 1,000-message window;
+ * - consumer throughput: a subscription (concurrency = prefetch 100, no-op handler, decode and
+ *   metrics included) vs a raw consumer with prefetch 100 acking each message;
+ * - outbox → consumer latency (ce-time to handler) at a steady 1,000 events/s, p50 / p99;
+ * - relay throughput: committed outbox rows to confirmed-and-marked-sent, events/s.
+ * Rounds alternate protomesh and raw so noise hits both alike; medians over rounds.
+ * Targets: publish and consume ≥ 0.9× amqplib.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import amqp from "amqplib";
+import pg from "pg";
+import { OrderCreatedSchema } from "../../gen/acme/order/v1/order_events_pb.js";
+import {
+  createAmqpEventBus,
+  createOutbox,
+  encodeEvent,
+  migrateEventStore,
+  startOutboxRelay,
+} from "../../src/events/index.js";
+import type { BenchSuite } from "../bench-suite.js";
+
+const rabbitmqctl = "/usr/sbin/rabbitmqctl";
+const topic = "acme.order.v1.order_created";
+const window = 1_000;
+const prefetch = 100;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+const event = (i: number) =>
+  create(OrderCreatedSchema, { orderId: `ord_${i}`, customerId: "cus_bench", itemCount: 1 });
+
+async function rawPublish(ch: amqp.ConfirmChannel, count: number): Promise<number> {
+  const start = performance.now();
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const done: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    while (inFlight >= window) await new Promise<void>((r) => (wake = r));
+    const record = encodeEvent(OrderCreatedSchema, event(i));
+    inFlight++;
+    done.push(
+      new Promise<void>((resolve, reject) => {
+        ch.publish(
+          "protomesh.events",
+          topic,
+          Buffer.from(record.content),
+          { headers: record.headers, persistent: true, mandatory: true },
+          (error: unknown) => {
+            inFlight--;
+            wake?.();
+            if (error) reject(error);
+            else resolve();
+          },
+        );
+      }),
+    );
+  }
+  await Promise.all(done);
+  return count / ((performance.now() - start) / 1000);
+}
+
+export const suite: BenchSuite = {
+  name: "events",
+  async run({ quick }) {
+    const vhost = `pm-bench-${randomBytes(4).toString("hex")}`;
+    execFileSync(rabbitmqctl, ["add_vhost", vhost], { stdio: "pipe" });
+    execFileSync(rabbitmqctl, ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], {
+      stdio: "pipe",
+    });
+    const url = `amqp://guest:guest@127.0.0.1:5672/${vhost}`;
+    const schema = `pm_bench_${randomBytes(4).toString("hex")}`;
+    const pool = new pg.Pool({
+      host: "127.0.0.1",
+      port: 5432,
+      user: "postgres",
+      database: "test",
+      max: 10,
+    });
+    const count = quick ? 2_000 : 50_000;
+    const rounds = quick ? 1 : 5;
+    const raw = await amqp.connect(url);
+    const bus = await createAmqpEventBus({ url, maxUnconfirmed: window });
+    try {
+      const admin = await raw.createChannel();
+      await admin.assertExchange("protomesh.events", "topic", { durable: true });
+      await admin.assertQueue("bench.sink", { durable: true });
+      await admin.bindQueue("bench.sink", "protomesh.events", topic);
+
+      // Publish with confirms.
+      const confirmChannel = await raw.createConfirmChannel();
+      const publishOurs: number[] = [];
+      const publishRaw: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        await admin.purgeQueue("bench.sink");
+        let start = performance.now();
+        await Promise.all(
+          Array.from({ length: count }, (_, i) => bus.publish(OrderCreatedSchema, event(i))),
+        );
+        publishOurs.push(count / ((performance.now() - start) / 1000));
+        await admin.purgeQueue("bench.sink");
+        start = performance.now();
+        publishRaw.push(await rawPublish(confirmChannel, count));
+      }
+      await admin.purgeQueue("bench.sink");
+
+      // Consume.
+      const consumeOurs: number[] = [];
+      const consumeRaw: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        await rawPublish(confirmChannel, count); // fills bench.sink
+        let start = performance.now();
+        await new Promise<void>((resolve, reject) => {
+          let seen = 0;
+          void admin
+            .prefetch(prefetch)
+            .then(() =>
+              admin.consume("bench.sink", (m) => {
+                if (!m) return;
+                admin.ack(m);
+                if (++seen === count) {
+                  void admin.cancel(m.fields.consumerTag).then(() => resolve(), reject);
+                }
+              }),
+            )
+            .catch(reject);
+        });
+        consumeRaw.push(count / ((performance.now() - start) / 1000));
+        // protomesh's subscription, on its own queue filled the same way.
+        let seen = 0;
+        let finished: (() => void) | undefined;
+        const all = new Promise<void>((resolve) => (finished = resolve));
+        const sub = await bus.subscribe(
+          OrderCreatedSchema,
+          () => {
+            if (++seen === count) finished?.();
+          },
+          { queue: `bench.subscriber.${r}`, concurrency: prefetch },
+        );
+        await sub.close(); // declared and bound; now fill it, then consume
+        await admin.unbindQueue("bench.sink", "protomesh.events", topic);
+        await rawPublish(confirmChannel, count);
+        await admin.bindQueue("bench.sink", "protomesh.events", topic);
+        start = performance.now();
+        const live = await bus.subscribe(
+          OrderCreatedSchema,
+          () => {
+            if (++seen === count) finished?.();
+          },
+          { queue: `bench.subscriber.${r}`, concurrency: prefetch },
+        );
+        await all;
+        consumeOurs.push(count / ((performance.now() - start) / 1000));
+        await live.close();
+        await admin.deleteQueue(`bench.subscriber.${r}`);
+      }
+
+      // Outbox → consumer latency at a steady 1,000 events/s, and relay throughput.
+      await migrateEventStore(pool, { schema });
+      const outbox = createOutbox({ schema });
+      const latencies: number[] = [];
+      let received = 0;
+      const subscription = await bus.subscribe(
+        OrderCreatedSchema,
+        (_m, context) => {
+          received++;
+          latencies.push(Date.now() - context.envelope.time.getTime());
+        },
+        { queue: "bench.outbox", concurrency: prefetch },
+      );
+      const relay = startOutboxRelay({ pool, publisher: bus, schema, pollIntervalMs: 1_000 });
+      const seconds = quick ? 2 : 10;
+      const perTick = 10; // every 10 ms: 1,000 events/s, one transaction per event
+      let added = 0;
+      const started = performance.now();
+      while (performance.now() - started < seconds * 1000) {
+        const tick = performance.now();
+        await Promise.all(
+          Array.from({ length: perTick }, async (_, i) => {
+            const client = await pool.connect();
+            try {
+              await client.query("BEGIN");
+              await outbox.add(client, OrderCreatedSchema, event(added + i));
+              await client.query("COMMIT");
+            } finally {
+              client.release();
+            }
+          }),
+        );
+        added += perTick;
+        const wait = 10 - (performance.now() - tick);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const steadyRate = added / ((performance.now() - started) / 1000);
+      while (received < added) await new Promise((r) => setTimeout(r, 10));
+      await relay.close();
+
+      const relayCount = quick ? 2_000 : 20_000;
+      const client = await pool.connect();
+      await client.query("BEGIN");
+      for (let i = 0; i < relayCount; i++) await outbox.add(client, OrderCreatedSchema, event(i));
+      await client.query("COMMIT");
+      client.release();
+      const before = received;
+      const relayStart = performance.now();
+      const relay2 = startOutboxRelay({ pool, publisher: bus, schema });
+      while (received - before < relayCount) await new Promise((r) => setTimeout(r, 5));
+      const relayRate = relayCount / ((performance.now() - relayStart) / 1000);
+      await relay2.close();
+      await subscription.close();
+
+      const figures = {
+        events: count,
+        rounds,
+        publish_per_s: {
+          protomesh: round1(median(publishOurs)),
+          amqplib: round1(median(publishRaw)),
+        },
+        consume_per_s: {
+          protomesh: round1(median(consumeOurs)),
+          amqplib: round1(median(consumeRaw)),
+        },
+        outbox_latency_ms: {
+          rate_per_s: round1(steadyRate),
+          p50: quantile(latencies, 0.5),
+          p99: quantile(latencies, 0.99),
+          samples: latencies.length,
+        },
+        relay_per_s: round1(relayRate),
+      };
+      const ratios = {
+        events_publish_vs_amqplib: round2(median(publishOurs) / median(publishRaw)),
+        events_consume_vs_amqplib: round2(median(consumeOurs) / median(consumeRaw)),
+      };
+      const markdown = [
+        `${count} events per round, ${rounds} rounds, medians; window ${window}, prefetch ${prefetch}:`,
+        "",
+        "| figure | protomesh | amqplib | ratio (target ≥ 0.9) |",
+        "| --- | --- | --- | --- |",
+        `| publish with confirms, events/s | ${figures.publish_per_s.protomesh} | ${figures.publish_per_s.amqplib} | ${ratios.events_publish_vs_amqplib} |`,
+        `| consume, events/s | ${figures.consume_per_s.protomesh} | ${figures.consume_per_s.amqplib} | ${ratios.events_consume_vs_amqplib} |`,
+        "",
+        `Outbox → consumer at ${figures.outbox_latency_ms.rate_per_s} events/s: p50 ${figures.outbox_latency_ms.p50} ms, p99 ${figures.outbox_latency_ms.p99} ms. Relay: ${figures.relay_per_s} events/s.`,
+      ].join("\n");
+      return { markdown, figures, ratios };
+    } finally {
+      await bus.close().catch(() => {});
+      await raw.close().catch(() => {});
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+      await pool.end();
+      execFileSync(rabbitmqctl, ["delete_vhost", vhost], { stdio: "pipe" });
+    }
+  },
+};

@@ -1,0 +1,101 @@
+import type { DescMessage } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { runWithCallContext } from "../context/index.js";
+import { decodeEvent, type EventRecord } from "./event-envelope.js";
+import type {
+  ConsumedEvent,
+  EventContext,
+  EventHandler,
+  EventMiddleware,
+} from "./event-handler.js";
+import type { QueueMetrics } from "./event-metrics.js";
+
+/** What to do with a delivery once its handler has run. */
+export type DispatchOutcome =
+  | { readonly kind: "ack" }
+  | { readonly kind: "retry"; readonly error: unknown }
+  | {
+      readonly kind: "dead";
+      readonly reason: "max_attempts" | "undecodable";
+      readonly error: unknown;
+    };
+
+export interface EventDispatcherOptions<Desc extends DescMessage> {
+  readonly schema: Desc;
+  readonly handler: EventHandler<Desc>;
+  readonly middleware: readonly EventMiddleware[];
+  readonly topic: string;
+  readonly queue: string;
+  readonly maxAttempts: number;
+  readonly metrics: QueueMetrics | undefined;
+  readonly logger: Logger | undefined;
+}
+
+/**
+ * The broker-independent half of a subscription, shared by the AMQP subscriber and the
+ * in-process bus: decode, run middleware and handler in the publisher's call context, count,
+ * log, and say whether to ack, retry or dead-letter.
+ */
+export function createEventDispatcher<Desc extends DescMessage>(
+  options: EventDispatcherOptions<Desc>,
+): (record: EventRecord, attempt: number) => Promise<DispatchOutcome> {
+  const { schema, topic, queue, maxAttempts, metrics } = options;
+  const log = options.logger?.child({ queue, type: schema.typeName });
+  const inner = async (event: ConsumedEvent): Promise<void> => {
+    await options.handler(event.message as Parameters<EventHandler<Desc>>[0], event.context);
+  };
+  const chain = options.middleware.reduceRight<(event: ConsumedEvent) => Promise<void>>(
+    (next, middleware) => middleware(next),
+    inner,
+  );
+
+  return async (record, attempt) => {
+    let decoded: ReturnType<typeof decodeEvent<Desc>>;
+    try {
+      decoded = decodeEvent(schema, record);
+    } catch (error) {
+      metrics?.deadLettered("undecodable");
+      log?.warn({ attempt, err: String(error) }, "undecodable event dead-lettered");
+      return { kind: "dead", reason: "undecodable", error };
+    }
+    const { message, envelope } = decoded;
+    metrics?.lag((Date.now() - envelope.time.getTime()) / 1000);
+    const context: EventContext = {
+      id: envelope.id,
+      attempt,
+      maxAttempts,
+      topic,
+      queue,
+      traceparent: envelope.traceparent,
+      correlationId: envelope.correlationId,
+      envelope,
+    };
+    const started = performance.now();
+    try {
+      await runWithCallContext({ correlationId: envelope.correlationId }, chain, {
+        message,
+        context,
+      });
+    } catch (error) {
+      metrics?.failed();
+      const last = attempt >= maxAttempts;
+      log?.warn(
+        { id: envelope.id, attempt, correlationId: envelope.correlationId, err: String(error) },
+        last ? "event handler failed: dead-lettered" : "event handler failed: will retry",
+      );
+      if (last) {
+        metrics?.deadLettered("max_attempts");
+        return { kind: "dead", reason: "max_attempts", error };
+      }
+      metrics?.retried();
+      return { kind: "retry", error };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    metrics?.consumed(seconds);
+    log?.info(
+      { id: envelope.id, attempt, correlationId: envelope.correlationId, ms: seconds * 1000 },
+      "event handled",
+    );
+    return { kind: "ack" };
+  };
+}
