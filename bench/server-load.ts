@@ -47,9 +47,9 @@ const targetsConfig = join(import.meta.dirname, "tsconfig.targets.json");
 const builtTarget = join(import.meta.dirname, "../.tmp/bench-targets/bench/server-target.js");
 
 /**
- * Compiles bench/server-target.ts and what it imports (src/, gen/) to JavaScript with tsc, so
- * every server runs as it would in production. Under tsx a process also holds each TypeScript
- * source and its source map (protomesh has ~60 files: +2.5–5 MB RSS at idle, where compiled it
+ * Compiles bench/server-target.ts and bench/client-target.ts, and what they import (src/,
+ * gen/), to JavaScript with tsc, so every server and client runs as it would in production.
+ * Under tsx a process also holds each TypeScript source and its source map (protomesh has ~60 files: +2.5–5 MB RSS at idle, where compiled it
  * is level with grpc-js), and esbuild's keepNames wraps every named closure.
  */
 export function buildServerTargets(): void {

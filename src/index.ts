@@ -119,12 +119,21 @@ export type {
   GrpcJsChannelOptions,
   GrpcJsTransport,
   GrpcJsTransportOptions,
+  Http2Transport,
+  Http2TransportOptions,
+  LoadBalancingPolicy,
+  OutlierDetectionOptions,
+  Resolver,
   TransportOptions,
   TransportTls,
 } from "./transport/index.js";
 export {
   createConnectNodeTransport,
+  createDnsResolver,
   createGrpcJsTransport,
+  createHttp2Transport,
+  createStaticResolver,
   createTransport,
   failedBeforeSending,
+  waitForReady,
 } from "./transport/index.js";

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Metadata, status } from "@grpc/grpc-js";
+import { CallNotSent } from "./call-not-sent.js";
 
 /**
  * What grpc-js says when a call never got a connection to go out on: no address answered, the
@@ -16,10 +17,12 @@ const nodeUnsentSyscalls = new Set(["connect", "getaddrinfo"]);
  * True when a call failed before its request left this process — the connection was refused,
  * the name did not resolve, the channel was closed, or the server refused the HTTP/2 stream
  * unprocessed (REFUSED_STREAM). Such a call is safe to retry even when its method is not
- * idempotent. It reads what either transport puts in the `ConnectError`'s `cause`.
+ * idempotent. It reads what each transport puts in the `ConnectError`'s `cause`.
  */
 export function failedBeforeSending(error: unknown): boolean {
   if (!(error instanceof ConnectError) || error.code !== Code.Unavailable) return false;
+  // The http2 transport says so itself.
+  if (error.cause instanceof CallNotSent) return true;
   const cause = error.cause as
     | {
         code?: unknown;

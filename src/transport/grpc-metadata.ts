@@ -1,4 +1,5 @@
 import { Metadata } from "@grpc/grpc-js";
+import { lazyHeaders } from "./lazy-headers.js";
 
 /**
  * Headers grpc-js writes itself, as client or server (or that are HTTP/2 connection-level):
@@ -45,103 +46,11 @@ export function headersFromMetadata(metadata: Metadata, into: Headers = new Head
   return into;
 }
 
-/** Headers' methods, declared as methods: the DOM typings declare them as properties. */
-interface HeadersMethods {
-  append(name: string, value: string): void;
-  delete(name: string): void;
-  get(name: string): string | null;
-  getSetCookie(): string[];
-  has(name: string): boolean;
-  set(name: string, value: string): void;
-  forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void;
-  entries(): IterableIterator<[string, string]>;
-  keys(): IterableIterator<string>;
-  values(): IterableIterator<string>;
-  [Symbol.iterator](): IterableIterator<[string, string]>;
-}
-const HeadersBase = Headers as unknown as new () => HeadersMethods;
-
-/**
- * Web `Headers` filled from grpc-js `Metadata` only when first used (a real `Headers`
- * subclass). Most callers never read a unary response's headers or trailers, and converting
- * them up front (base64 for `-bin`, undici validating every value) cost ≈ 1 µs of every call
- * on the client's hot path.
- */
-class MetadataHeaders extends HeadersBase {
-  #pending: Metadata | undefined;
-
-  constructor(metadata: Metadata) {
-    super();
-    this.#pending = metadata;
-  }
-
-  #fill(): void {
-    const metadata = this.#pending;
-    if (metadata === undefined) return;
-    this.#pending = undefined;
-    headersFromMetadata(metadata, this as unknown as Headers);
-  }
-
-  override append(name: string, value: string): void {
-    this.#fill();
-    super.append(name, value);
-  }
-
-  override delete(name: string): void {
-    this.#fill();
-    super.delete(name);
-  }
-
-  override get(name: string): string | null {
-    this.#fill();
-    return super.get(name);
-  }
-
-  override getSetCookie(): string[] {
-    this.#fill();
-    return super.getSetCookie();
-  }
-
-  override has(name: string): boolean {
-    this.#fill();
-    return super.has(name);
-  }
-
-  override set(name: string, value: string): void {
-    this.#fill();
-    super.set(name, value);
-  }
-
-  override forEach(
-    callback: (value: string, key: string, parent: Headers) => void,
-    thisArg?: unknown,
-  ): void {
-    this.#fill();
-    super.forEach(callback, thisArg);
-  }
-
-  override entries(): IterableIterator<[string, string]> {
-    this.#fill();
-    return super.entries();
-  }
-
-  override keys(): IterableIterator<string> {
-    this.#fill();
-    return super.keys();
-  }
-
-  override values(): IterableIterator<string> {
-    this.#fill();
-    return super.values();
-  }
-
-  override [Symbol.iterator](): IterableIterator<[string, string]> {
-    this.#fill();
-    return super[Symbol.iterator]();
-  }
-}
-
 /** grpc-js `Metadata` as web `Headers`, converted only if someone reads them. */
 export function lazyHeadersFromMetadata(metadata: Metadata): Headers {
-  return new MetadataHeaders(metadata) as unknown as Headers;
+  return lazyHeaders(metadata, fillFromMetadata);
+}
+
+function fillFromMetadata(metadata: Metadata, into: Headers): void {
+  headersFromMetadata(metadata, into);
 }

@@ -139,6 +139,10 @@ export async function refusedUrl(): Promise<string> {
 
 /** The transports every behaviour test runs on. */
 export const transports = [
+  {
+    name: "http2 lean engine",
+    create: (baseUrl: string) => createTransport({ kind: "http2", baseUrl }),
+  },
   { name: "grpc-js channel", create: (baseUrl: string) => createTransport({ baseUrl }) },
   { name: "connect-node gRPC", create: (baseUrl: string) => createGrpcTransport({ baseUrl }) },
   {

@@ -5,11 +5,16 @@ import { createServer, defineService, type Server } from "../../src/server/index
 import {
   createConnectNodeTransport,
   createGrpcJsTransport,
+  createHttp2Transport,
   type GrpcJsTransport,
 } from "../../src/transport/index.js";
 
 const opened: Transport[] = [];
 const cases = [
+  {
+    name: "http2 lean engine",
+    make: (port: number) => createHttp2Transport({ target: `http://127.0.0.1:${port}` }),
+  },
   {
     name: "grpc-js channel",
     make: (port: number) => createGrpcJsTransport({ target: `127.0.0.1:${port}` }),

@@ -75,6 +75,11 @@ afterAll(async () => {
 
 const cases = [
   {
+    name: "http2 lean engine",
+    make: (tls: TransportTls) =>
+      createTransport({ kind: "http2", baseUrl: `https://127.0.0.1:${port}`, tls }),
+  },
+  {
     name: "grpc-js channel",
     // An https:// base URL means TLS to the grpc-js transport too.
     make: (tls: TransportTls) => createTransport({ baseUrl: `https://127.0.0.1:${port}`, tls }),

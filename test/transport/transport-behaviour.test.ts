@@ -40,6 +40,11 @@ function track(transport: ClosableTransport): Transport {
 // Through `createTransport`, the one option client code uses to pick a transport.
 const cases: TransportCase[] = [
   {
+    name: "http2 lean engine",
+    make: (port, extra = {}) =>
+      track(createTransport({ kind: "http2", baseUrl: `http://127.0.0.1:${port}`, ...extra })),
+  },
+  {
     name: "grpc-js channel (the default kind)",
     make: (port, extra = {}) =>
       track(createTransport({ baseUrl: `http://127.0.0.1:${port}`, ...extra })),

@@ -1,0 +1,544 @@
+import {
+  type ClientHttp2Stream,
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http2";
+import { gunzipSync } from "node:zlib";
+import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../../context/index.js";
+import { CallNotSent } from "../call-not-sent.js";
+import { connectErrorFromAbort } from "../grpc-status-error.js";
+import type { MethodCodec } from "../method-codec.js";
+import { codeFromHttpStatus, errorFromStatus } from "./call-status.js";
+import type { ClientSession } from "./client-session.js";
+import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
+import type { Http2Channel, PendingCall } from "./http2-channel.js";
+import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
+
+type Message = MessageShape<DescMessage>;
+
+/** Per transport: what every call shares. */
+export interface CallShared {
+  readonly channel: Http2Channel;
+  /** Largest response message accepted. */
+  readonly maxReceiveMessageBytes: number;
+  /** Largest request message sent. */
+  readonly maxSendMessageBytes: number;
+}
+
+/** One call as the transport starts it. */
+export interface CallInit {
+  readonly shared: CallShared;
+  readonly codec: MethodCodec;
+  readonly method: DescMethod;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number | undefined;
+  readonly headers: OutgoingHttpHeaders;
+  readonly waitForReady: boolean;
+  /** The one framed request message of a unary call; undefined for streaming calls. */
+  readonly body: Buffer | undefined;
+  /** The request messages of a streaming call. */
+  readonly input: AsyncIterable<unknown> | undefined;
+}
+
+const {
+  NGHTTP2_CANCEL,
+  NGHTTP2_REFUSED_STREAM,
+  NGHTTP2_ENHANCE_YOUR_CALM,
+  NGHTTP2_INADEQUATE_SECURITY,
+} = constants;
+/** Pause the response stream while this many messages wait for the caller. */
+const queueHighWater = 16;
+/** Codes that say an endpoint is unwell (outlier detection counts them as failures). */
+const endpointFailures = new Set([
+  Code.Unavailable,
+  Code.Internal,
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.DataLoss,
+]);
+
+/** Frames one request message; refuses one over the send limit. */
+export function frameMessage(codec: MethodCodec, message: Message, maxBytes: number): Buffer {
+  const bytes = codec.serialize(message);
+  if (bytes.length > maxBytes) {
+    throw new ConnectError(
+      `request message of ${bytes.length} bytes exceeds the limit of ${maxBytes}`,
+      Code.ResourceExhausted,
+    );
+  }
+  const frame = Buffer.allocUnsafe(5 + bytes.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(bytes.length, 1);
+  frame.set(bytes, 5);
+  return frame;
+}
+
+// The call a stream carries, kept on the stream so the listeners are shared functions.
+const callSlot = Symbol("protomesh.http2Call");
+type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
+
+/**
+ * One gRPC call on the http2 channel, from dispatch to status: unary calls resolve with the
+ * response once the trailers arrive; streaming calls resolve when the response headers
+ * arrive and yield messages as the caller reads them (a slow reader pauses the stream, so
+ * HTTP/2 flow control reaches the server). The call settles exactly once, whichever comes
+ * first: the status, a protocol error, the deadline, or the caller's abort (RST_STREAM CANCEL).
+ */
+export class Http2Call
+  implements PendingCall, AbortTarget, FrameSink, AsyncIterableIterator<Message>
+{
+  readonly waitForReady: boolean;
+  #session: ClientSession | undefined;
+  #stream: ClientHttp2Stream | undefined;
+  #settled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #header: IncomingHttpHeaders | undefined;
+  #trailer: IncomingHttpHeaders | undefined;
+  #decoder: GrpcFrameDecoder | undefined;
+  #gzip = false;
+  #message: Message | undefined;
+  /** The outcome, for outlier detection: a code, or 0 for OK. */
+  #code: Code | 0 = 0;
+  // Streaming responses only.
+  #responded = false;
+  #queue: Message[] | undefined;
+  #paused = false;
+  #end: true | ConnectError | undefined;
+  #waitResolve: ((result: IteratorResult<Message>) => void) | undefined;
+  #waitReject: ((error: ConnectError) => void) | undefined;
+  #trailerHeaders: Headers | undefined;
+
+  constructor(
+    private readonly init: CallInit,
+    private readonly resolve: (response: UnaryResponse & StreamResponse) => void,
+    private readonly reject: (error: ConnectError) => void,
+  ) {
+    this.waitForReady = init.waitForReady;
+  }
+
+  /** Sends the call, or queues it for a connection. */
+  start(): void {
+    const { signal, timeoutMs } = this.init;
+    if (signal.aborted) {
+      this.#settled = true;
+      this.reject(connectErrorFromAbort(signal.reason));
+      return;
+    }
+    if (signal !== neverAborted) watchAbort(signal, this);
+    if (timeoutMs !== undefined) this.#timer = setTimeout(deadlinePassed, timeoutMs, this);
+    this.init.shared.channel.dispatch(this);
+  }
+
+  attach(session: ClientSession): void {
+    if (this.#settled) return;
+    let stream: StreamWithCall;
+    try {
+      stream = session.session.request(this.init.headers);
+    } catch (error) {
+      // The session closed under us (GOAWAY, or gone): nothing was sent; pick again.
+      session.draining = true;
+      if (session.session.destroyed || session.session.closed) {
+        this.init.shared.channel.dispatch(this);
+      } else {
+        this.failNotSent(unavailable("the connection refused a new stream", error));
+      }
+      return;
+    }
+    session.acquire();
+    this.#session = session;
+    this.#stream = stream;
+    stream[callSlot] = this;
+    stream.on("response", onResponse);
+    stream.on("data", onData);
+    stream.on("trailers", onTrailers);
+    stream.on("error", ignore);
+    stream.on("close", onClose);
+    const body = this.init.body;
+    if (body !== undefined) stream.end(body);
+    else void this.#sendAll(stream);
+  }
+
+  failNotSent(error: ConnectError): void {
+    if (this.#settled) return;
+    this.#code = error.code;
+    this.#settle(error);
+  }
+
+  abort(reason: unknown): void {
+    this.#cancel(connectErrorFromAbort(reason));
+  }
+
+  deadlinePassed(): void {
+    this.#timer = undefined;
+    this.#cancel(new ConnectError("the call's deadline passed", Code.DeadlineExceeded));
+  }
+
+  async #sendAll(stream: ClientHttp2Stream): Promise<void> {
+    const { codec, shared } = this.init;
+    try {
+      for await (const value of this.init.input ?? []) {
+        if (this.#settled || stream.destroyed) return;
+        const frame = frameMessage(codec, codec.normalize(value), shared.maxSendMessageBytes);
+        if (!stream.write(frame)) await drained(stream);
+      }
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    } catch (error) {
+      this.#cancel(ConnectError.from(error, Code.Internal));
+    }
+  }
+
+  responseArrived(headers: IncomingHttpHeaders): void {
+    this.#header = headers;
+    if (this.#settled) return;
+    if (headers["grpc-status"] !== undefined) {
+      // Trailers-only: the status is here; the stream ends now.
+      this.#trailer = headers;
+      return;
+    }
+    // node gives `:status` as a number, though typed as a string.
+    const status = Number(headers[":status"]);
+    if (status !== 200) {
+      this.#cancel(
+        new ConnectError(
+          `HTTP status ${status} without a gRPC status`,
+          codeFromHttpStatus(status),
+          incomingHeaders(headers),
+        ),
+      );
+      return;
+    }
+    const contentType = headers["content-type"];
+    if (contentType === undefined || !contentType.startsWith("application/grpc")) {
+      this.#cancel(
+        new ConnectError(`unexpected content-type ${String(contentType)}`, Code.Unknown),
+      );
+      return;
+    }
+    const encoding = headers["grpc-encoding"];
+    if (encoding === "gzip") this.#gzip = true;
+    else if (encoding !== undefined && encoding !== "identity") {
+      this.#cancel(new ConnectError(`unsupported grpc-encoding ${encoding}`, Code.Internal));
+      return;
+    }
+    if (this.init.body === undefined) this.#respond();
+  }
+
+  dataArrived(chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#decoder ??= new GrpcFrameDecoder(this.init.shared.maxReceiveMessageBytes);
+    try {
+      this.#decoder.push(chunk, this);
+    } catch (error) {
+      this.#cancel(ConnectError.from(error, Code.Internal));
+    }
+  }
+
+  frame(compressed: boolean, data: Uint8Array): void {
+    let bytes = data;
+    if (compressed) {
+      if (!this.#gzip) {
+        throw new ConnectError(
+          "protocol error: compressed message without grpc-encoding",
+          Code.Internal,
+        );
+      }
+      const max = this.init.shared.maxReceiveMessageBytes;
+      try {
+        bytes = gunzipSync(data, { maxOutputLength: Math.max(max, 1) });
+      } catch (error) {
+        throw (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
+          ? new ConnectError(
+              `decompressed message exceeds the limit of ${max}`,
+              Code.ResourceExhausted,
+            )
+          : new ConnectError("invalid gzip message", Code.Internal, undefined, undefined, error);
+      }
+    }
+    let message: Message;
+    try {
+      message = this.init.codec.deserialize(bytes);
+    } catch (error) {
+      throw new ConnectError(`failed to parse the response: ${String(error)}`, Code.Internal);
+    }
+    if (this.init.body !== undefined) {
+      if (this.#message !== undefined) {
+        throw new ConnectError(
+          "protocol error: received extra output message for unary method",
+          Code.Unimplemented,
+        );
+      }
+      this.#message = message;
+      return;
+    }
+    const resolve = this.#waitResolve;
+    if (resolve !== undefined) {
+      this.#waitResolve = this.#waitReject = undefined;
+      resolve({ done: false, value: message });
+      return;
+    }
+    let queue = this.#queue;
+    if (queue === undefined) {
+      queue = [];
+      this.#queue = queue;
+    }
+    queue.push(message);
+    if (queue.length >= queueHighWater && !this.#paused) {
+      this.#paused = true;
+      this.#stream?.pause();
+    }
+  }
+
+  trailersArrived(trailers: IncomingHttpHeaders): void {
+    this.#trailer = trailers;
+  }
+
+  /** The stream closed: the call ends with the status, or with why there was none. */
+  closed(): void {
+    const session = this.#session;
+    const stream = this.#stream;
+    if (session === undefined || stream === undefined) return;
+    this.#session = undefined;
+    if (!this.#settled) this.#finish(session, stream);
+    if (this.init.shared.channel.countsCalls) {
+      session.owner.callEnded(this.#code === 0 || !endpointFailures.has(this.#code));
+    }
+    session.release();
+  }
+
+  #finish(session: ClientSession, stream: ClientHttp2Stream): void {
+    const trailer = this.#trailer;
+    if (trailer !== undefined) {
+      const error =
+        errorFromStatus(trailer, this.#header) ??
+        ((this.#decoder?.leftover ?? 0) > 0
+          ? new ConnectError("protocol error: the response ended inside a message", Code.Internal)
+          : undefined);
+      if (error !== undefined) {
+        this.#code = error.code;
+        this.#settle(error);
+        return;
+      }
+      if (this.init.body === undefined) {
+        if (!this.#responded) this.#respond();
+        this.#settle(undefined);
+        return;
+      }
+      const message = this.#message;
+      if (message === undefined) {
+        this.#code = Code.Unimplemented;
+        this.#settle(
+          new ConnectError(
+            "protocol error: missing output message for unary method",
+            Code.Unimplemented,
+          ),
+        );
+        return;
+      }
+      this.#settled = true;
+      this.#unwatch();
+      this.resolve({
+        stream: false,
+        service: this.init.method.parent,
+        method: this.init.method,
+        header: incomingHeaders(this.#header),
+        message,
+        trailer: incomingHeaders(trailer),
+      } as unknown as UnaryResponse & StreamResponse);
+      return;
+    }
+    const error = this.#closedWithoutStatus(session, stream);
+    this.#code = error.code;
+    this.#settle(error);
+  }
+
+  #closedWithoutStatus(session: ClientSession, stream: ClientHttp2Stream): ConnectError {
+    const id = stream.id;
+    const code = stream.rstCode;
+    if (this.#header === undefined) {
+      if (code === NGHTTP2_REFUSED_STREAM) {
+        return unavailable("the server refused the stream before processing it (REFUSED_STREAM)");
+      }
+      if (id === undefined || id > session.lastStreamId) {
+        return unavailable("the server's GOAWAY came before it processed the call");
+      }
+    }
+    if (session.session.destroyed && code !== NGHTTP2_CANCEL) {
+      const reason = session.error?.message ?? "the connection was lost";
+      return new ConnectError(
+        `connection lost: ${reason}`,
+        Code.Unavailable,
+        undefined,
+        undefined,
+        session.error,
+      );
+    }
+    switch (code) {
+      case NGHTTP2_REFUSED_STREAM:
+        return new ConnectError("the server refused the stream", Code.Unavailable);
+      case NGHTTP2_CANCEL:
+        return session.session.destroyed
+          ? new ConnectError(
+              "connection lost",
+              Code.Unavailable,
+              undefined,
+              undefined,
+              session.error,
+            )
+          : new ConnectError("the server cancelled the call (RST_STREAM CANCEL)", Code.Canceled);
+      case NGHTTP2_ENHANCE_YOUR_CALM:
+        return new ConnectError(
+          "the server reset the stream: ENHANCE_YOUR_CALM",
+          Code.ResourceExhausted,
+        );
+      case NGHTTP2_INADEQUATE_SECURITY:
+        return new ConnectError(
+          "the server reset the stream: INADEQUATE_SECURITY",
+          Code.PermissionDenied,
+        );
+      default:
+        return new ConnectError(
+          code === 0
+            ? "protocol error: the response ended without a grpc-status"
+            : `the server reset the stream (HTTP/2 error ${code})`,
+          Code.Internal,
+        );
+    }
+  }
+
+  /**
+   * Ends the call from this side: RST_STREAM(CANCEL) if it went out, then the error. Messages
+   * received but not yet read are dropped: the caller asked to stop, or the call is broken.
+   */
+  #cancel(error: ConnectError): void {
+    if (this.#settled) return;
+    this.#code = error.code;
+    this.#queue = undefined;
+    const stream = this.#stream;
+    if (stream !== undefined) {
+      if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    } else {
+      this.init.shared.channel.remove(this);
+    }
+    this.#settle(error);
+  }
+
+  #unwatch(): void {
+    clearTimeout(this.#timer);
+    const signal = this.init.signal;
+    if (signal !== neverAborted) unwatchAbort(signal, this);
+  }
+
+  /** Resolves a streaming call: headers now, messages as read, trailer filled at the end. */
+  #respond(): void {
+    this.#responded = true;
+    this.#trailerHeaders = new Headers();
+    this.resolve({
+      stream: true,
+      service: this.init.method.parent,
+      method: this.init.method,
+      header: incomingHeaders(this.#header),
+      message: this,
+      trailer: this.#trailerHeaders,
+    } as unknown as UnaryResponse & StreamResponse);
+  }
+
+  /** Settles once: an error, or (streaming) the end of the messages. */
+  #settle(error: ConnectError | undefined): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#unwatch();
+    if (!this.#responded) {
+      this.reject(error ?? new ConnectError("call ended", Code.Internal));
+      return;
+    }
+    const trailer = this.#trailer;
+    if (trailer !== undefined && this.#trailerHeaders !== undefined) {
+      fillFromIncoming(trailer, this.#trailerHeaders);
+    }
+    this.#end = error ?? true;
+    if (this.#waitResolve !== undefined && (this.#queue?.length ?? 0) === 0) this.#wake();
+  }
+
+  #wake(): void {
+    const resolve = this.#waitResolve;
+    const reject = this.#waitReject;
+    this.#waitResolve = this.#waitReject = undefined;
+    const end = this.#end;
+    if (end === true) resolve?.({ done: true, value: undefined });
+    else if (end !== undefined) reject?.(end);
+  }
+
+  // The response messages of a streaming call.
+  next(): Promise<IteratorResult<Message>> {
+    const queue = this.#queue;
+    if (queue !== undefined && queue.length > 0) {
+      const value = queue.shift() as Message;
+      if (this.#paused && queue.length < queueHighWater / 2) {
+        this.#paused = false;
+        this.#stream?.resume();
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    const end = this.#end;
+    if (end === true) return Promise.resolve({ done: true, value: undefined });
+    if (end !== undefined) return Promise.reject(end);
+    return new Promise((resolve, reject) => {
+      this.#waitResolve = resolve;
+      this.#waitReject = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<Message>> {
+    this.#cancel(new ConnectError("the caller stopped reading the response", Code.Canceled));
+    this.#end = true;
+    this.#queue = undefined;
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this;
+  }
+}
+
+function unavailable(message: string, cause?: unknown): ConnectError {
+  return new ConnectError(
+    message,
+    Code.Unavailable,
+    undefined,
+    undefined,
+    new CallNotSent(message, cause === undefined ? undefined : { cause }),
+  );
+}
+
+function deadlinePassed(call: Http2Call): void {
+  call.deadlinePassed();
+}
+function onResponse(this: StreamWithCall, headers: IncomingHttpHeaders): void {
+  this[callSlot]?.responseArrived(headers);
+}
+function onData(this: StreamWithCall, chunk: Buffer): void {
+  this[callSlot]?.dataArrived(chunk);
+}
+function onTrailers(this: StreamWithCall, trailers: IncomingHttpHeaders): void {
+  this[callSlot]?.trailersArrived(trailers);
+}
+function onClose(this: StreamWithCall): void {
+  this[callSlot]?.closed();
+}
+/** Stream errors are read from the stream's state when it closes. */
+function ignore(): void {}
+
+function drained(stream: ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}

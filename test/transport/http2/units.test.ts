@@ -1,0 +1,84 @@
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { createConnectionBackoff } from "../../../src/transport/http2/connection-backoff.js";
+import { parseTarget } from "../../../src/transport/http2/parse-target.js";
+
+describe("parseTarget", () => {
+  it.each([
+    ["http://127.0.0.1:8080", [{ host: "127.0.0.1", port: 8080 }], "127.0.0.1:8080", false],
+    ["https://[::1]:8443", [{ host: "::1", port: 8443 }], "[::1]:8443", true],
+    ["dns:///127.0.0.1:50051", [{ host: "127.0.0.1", port: 50051 }], "127.0.0.1:50051", undefined],
+    ["dns://8.8.8.8/127.0.0.1:7", [{ host: "127.0.0.1", port: 7 }], "127.0.0.1:7", undefined],
+    [
+      "ipv4:127.0.0.1:1,127.0.0.2:2",
+      [
+        { host: "127.0.0.1", port: 1 },
+        { host: "127.0.0.2", port: 2 },
+      ],
+      "127.0.0.1:1",
+      undefined,
+    ],
+    ["ipv6:[::1]:9", [{ host: "::1", port: 9 }], "[::1]:9", undefined],
+    ["unix:/tmp/a.sock", [{ path: "/tmp/a.sock" }], "localhost", undefined],
+    ["unix:///tmp/b.sock", [{ path: "/tmp/b.sock" }], "localhost", undefined],
+    ["127.0.0.1:9000", [{ host: "127.0.0.1", port: 9000 }], "127.0.0.1:9000", undefined],
+  ])("reads %s", async (target, addresses, authority, secure) => {
+    const parsed = parseTarget(target);
+    expect(await parsed.resolver.resolve()).toEqual(addresses);
+    expect(parsed.authority).toBe(authority);
+    expect(parsed.secure).toBe(secure);
+  });
+
+  it("resolves dns:/// names through the system resolver", async () => {
+    const addresses = await parseTarget("dns:///localhost:1234").resolver.resolve();
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const address of addresses) expect(address).toMatchObject({ port: 1234 });
+  });
+
+  it.each(["ftp://host:1", "unix:relative", "ipv4:", "host:99999", "dns://authority-only"])(
+    "refuses %s with InvalidArgument",
+    (target) => {
+      let code: Code | undefined;
+      try {
+        parseTarget(target);
+      } catch (error) {
+        code = (error as { code?: Code }).code;
+      }
+      expect(code).toBe(Code.InvalidArgument);
+    },
+  );
+
+  it("rejects an unknown name when resolved", async () => {
+    await expect(parseTarget("dns:///no-such-host.invalid:1").resolver.resolve()).rejects.toThrow();
+  });
+});
+
+describe("connection backoff (gRPC's connection-backoff document)", () => {
+  it("waits 1 s, then ×1.6 with ±20 % jitter, capped at 120 s, connect timeout ≥ 20 s", () => {
+    const noJitter = createConnectionBackoff({}, () => 0.5);
+    const waits: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 14; i++) {
+      const { nextAttemptAt, connectTimeoutMs } = noJitter.attempt(now);
+      expect(connectTimeoutMs).toBeGreaterThanOrEqual(20_000);
+      waits.push(Math.round(nextAttemptAt - now));
+      now = nextAttemptAt;
+    }
+    expect(waits.slice(0, 4)).toEqual([1_000, 1_600, 2_560, 4_096]);
+    expect(waits.at(-1)).toBe(120_000);
+    const low = createConnectionBackoff({}, () => 0);
+    low.attempt(0);
+    expect(low.attempt(0).nextAttemptAt).toBeCloseTo(1_600 * 0.8);
+    const high = createConnectionBackoff({}, () => 0.999_999);
+    high.attempt(0);
+    expect(high.attempt(0).nextAttemptAt).toBeCloseTo(1_600 * 1.2, 0);
+  });
+
+  it("starts over after a success", () => {
+    const backoff = createConnectionBackoff({}, () => 0.5);
+    backoff.attempt(0);
+    backoff.attempt(0);
+    backoff.reset();
+    expect(backoff.attempt(0).nextAttemptAt).toBe(1_000);
+  });
+});
