@@ -11,8 +11,10 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { trace } from "@opentelemetry/api";
 import { currentCallContext } from "../context/index.js";
 import { correlationIdHeader, newCorrelationId } from "../observe/correlation-id.js";
+import { outboundParent } from "../observe/tracing.js";
 
 /** CloudEvents 1.0 attributes in binary mode: one header each, the payload stays the bytes. */
 export const eventHeaders = {
@@ -61,7 +63,11 @@ export interface EncodeEventOptions {
   readonly time?: Date | undefined;
   /** Default `application/protobuf`: smaller and faster; JSON for humans reading queues. */
   readonly contentType?: EventContentType | undefined;
-  /** Default: the call context's trace (a traceparent under its trace-shaped correlation id). */
+  /**
+   * Default: the active trace (an OpenTelemetry span, or the inbound call's server span), so
+   * the event is a child of the call that published it; with no tracing, a traceparent under
+   * the call's trace-shaped correlation id.
+   */
   readonly traceparent?: string | undefined;
   /** Default: the call context's correlation id, else a fresh one. */
   readonly correlationId?: string | undefined;
@@ -83,7 +89,7 @@ export function encodeEvent<Desc extends DescMessage>(
   const contentType = options.contentType ?? "application/protobuf";
   const context = currentCallContext();
   const correlationId = options.correlationId ?? context?.correlationId ?? newCorrelationId();
-  const traceparent = options.traceparent ?? traceparentOf(correlationId);
+  const traceparent = options.traceparent ?? activeTraceparent() ?? traceparentOf(correlationId);
   const content =
     contentType === "application/json"
       ? Buffer.from(toJsonString(schema, message))
@@ -152,6 +158,13 @@ export function decodeEvent<Desc extends DescMessage>(
 
 function undecodable(reason: string): ConnectError {
   return new ConnectError(`undecodable event: ${reason}`, Code.InvalidArgument);
+}
+
+/** The W3C traceparent of the active span, where one is (see `outboundParent`). */
+function activeTraceparent(): string | undefined {
+  const span = trace.getSpanContext(outboundParent());
+  if (span === undefined || !trace.isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
 // A correlation id minted by protomesh is shaped like a W3C trace id, so the event continues the
