@@ -68,6 +68,7 @@ describe("compileHttpRules", () => {
       "GET /v1/files/**",
       "SEARCH /v1/describe/*",
       "GET /v1/shelves/*/books:stream",
+      "GET /v1/secret/*",
       "GET /v1/fail/*",
     ]);
     const create = routes[2];
@@ -86,7 +87,10 @@ describe("compileHttpRules", () => {
     ["BadTemplateService", /BadTemplateService\.Get: path template "\/v1\/\{name"/],
     ["MissingFieldService", /MissingFieldService\.Get: path variable \{nope\}.*no field "nope"/],
     ["RepeatedVariableService", /RepeatedVariableService\.Get: .*\{name\} appears twice/],
-    ["RepeatedFieldService", /RepeatedFieldService\.Get: path variable \{tags\} must name a singular/],
+    [
+      "RepeatedFieldService",
+      /RepeatedFieldService\.Get: path variable \{tags\} must name a singular/,
+    ],
     ["MissingBodyService", /MissingBodyService\.Create: body "nope" is not a field/],
     [
       "ClashService",

@@ -129,7 +129,10 @@ function compileRule(method: DescMethod, rule: HttpRule): HttpRoute {
   return { method, httpMethod, template, pathBindings, body, responseBody, key };
 }
 
-function verbOf(rule: HttpRule, fail: (why: string) => never): { httpMethod: string; path: string } {
+function verbOf(
+  rule: HttpRule,
+  fail: (why: string) => never,
+): { httpMethod: string; path: string } {
   const p = rule.pattern;
   switch (p.case) {
     case "get":

@@ -24,7 +24,11 @@ export function resolveFieldPath(
   return fields;
 }
 
-function fieldByName(message: DescMessage, name: string, jsonNames: boolean): DescField | undefined {
+function fieldByName(
+  message: DescMessage,
+  name: string,
+  jsonNames: boolean,
+): DescField | undefined {
   for (const field of message.fields) {
     if (field.name === name || (jsonNames && field.jsonName === name)) return field;
   }

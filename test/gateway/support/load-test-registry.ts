@@ -18,6 +18,7 @@ export function loadTestRegistry(): FileRegistry {
   try {
     cpSync("test/fixtures/gateway/protomesh", join(dir, "protomesh"), { recursive: true });
     cpSync("proto/google/api", join(dir, "google/api"), { recursive: true });
+    cpSync("proto/protomesh/options", join(dir, "protomesh/options"), { recursive: true });
     writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
     const out = join(dir, "image.binpb");
     execFileSync(join(process.cwd(), "node_modules/.bin/buf"), ["build", "-o", out], {
