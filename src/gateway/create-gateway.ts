@@ -188,10 +188,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         return;
       }
       if (path === openapiPath) {
-        openapi ??= JSON.stringify(buildOpenApi(routes));
+        const body = (openapi ??= JSON.stringify(buildOpenApi(routes)));
         response.statusCode = 200;
         response.setHeader("content-type", "application/json");
-        response.end(openapi);
+        response.end(body);
         return;
       }
     }
