@@ -112,6 +112,8 @@ export interface LoadOptions {
   readonly logFile: string;
   /** Offered load in requests per second over all connections; default: as fast as it goes. */
   readonly requestsPerSecond?: number | undefined;
+  /** Extra request headers ("name: value"), e.g. an authorization header. Default none. */
+  readonly headers?: readonly string[] | undefined;
 }
 
 export interface LoadResult {
@@ -140,6 +142,7 @@ export function runH2load(options: LoadOptions): Promise<LoadResult> {
     `content-type: ${options.contentType}`,
     "-H",
     "te: trailers",
+    ...(options.headers ?? []).flatMap((header) => ["-H", header]),
     "--log-file",
     options.logFile,
     ...(options.requestsPerSecond ? [`--rps=${options.requestsPerSecond / connections}`] : []),

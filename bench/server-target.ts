@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
+import type { JSONWebKeySet } from "jose";
 import { pino } from "pino";
 import type { Counter } from "prom-client";
 import { createBatchedLogDestination } from "../src/observe/index.js";
@@ -98,6 +99,7 @@ async function start(): Promise<number> {
       });
       return listen(createHttp2Server(handler));
     }
+    case "protomesh-auth":
     case "protomesh": {
       // Everything on, as in production: health, metrics, correlation ids, and an access log
       // that formats every line, written to /dev/null through the destination createServer's
@@ -107,6 +109,10 @@ async function start(): Promise<number> {
           defineService(EchoService, { echo: (request: EchoMessage) => request } as never),
         ],
         logger: pino({}, createBatchedLogDestination({ dest: "/dev/null" })),
+        // protomesh-auth: bearer tokens verified against a static key set (the bench's token is
+        // verified once, then answered from the verified-token cache), as bench/suites/auth.ts
+        // sets up through PROTOMESH_BENCH_AUTH.
+        ...(kind === "protomesh-auth" ? { auth: benchAuth() } : {}),
       });
       readCount = async () => {
         const metric = server.metrics.getSingleMetric("grpc_server_handled_total") as
@@ -123,6 +129,18 @@ async function start(): Promise<number> {
     default:
       throw new Error(`unknown server kind ${kind}`);
   }
+}
+
+function benchAuth() {
+  const config = JSON.parse(process.env.PROTOMESH_BENCH_AUTH ?? "null") as {
+    keys: JSONWebKeySet;
+    issuer: string;
+    audience: string;
+  } | null;
+  if (!config) throw new Error("protomesh-auth needs PROTOMESH_BENCH_AUTH");
+  return {
+    tokens: { keys: config.keys as never, issuer: config.issuer, audience: config.audience },
+  };
 }
 
 function listen(server: ReturnType<typeof createHttp2Server>): Promise<number> {

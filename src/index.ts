@@ -1,16 +1,50 @@
 /** protomesh: contracts in proto/ become typed, resilient clients and servers. */
 
 export type {
+  ClientCredentialsOptions,
+  Credentials,
+  EndpointAuth,
+  JwtVerifierOptions,
+  MethodCheck,
+  ServerAuth,
+  ServerAuthOptions,
+  TlsFiles,
+  TokenFetcher,
+  TokenGrant,
+  TokenSource,
+  TokenSourceOptions,
+  TokenVerifier,
+  VerifiedToken,
+} from "./auth/index.js";
+export {
+  authorize,
+  clientCredentials,
+  createJwtVerifier,
+  createServerAuth,
+  createTokenSource,
+  identityFromCertificate,
+  jwtVerifierDefaults,
+  serverAuthDefaults,
+  tokenSourceDefaults,
+  watchTlsFiles,
+} from "./auth/index.js";
+export type {
+  ClientAuthOptions,
   ClientOptions,
   ClientOptionsWithTransport,
   ClientOptionsWithUrl,
   MethodFallbacks,
 } from "./client/index.js";
 export { createClient } from "./client/index.js";
-export type { CallContext } from "./context/index.js";
+export type { CallContext, Principal } from "./context/index.js";
 export { currentCallContext } from "./context/index.js";
-export type { Idempotency, MethodContract } from "./contract/index.js";
-export { isIdempotent, readMethodContract } from "./contract/index.js";
+export type { AuthMatch, Idempotency, MethodAuth, MethodContract } from "./contract/index.js";
+export {
+  authDefaults,
+  isIdempotent,
+  readMethodAuth,
+  readMethodContract,
+} from "./contract/index.js";
 export type {
   BatchedLogDestination,
   BatchedLogDestinationOptions,
@@ -26,6 +60,7 @@ export {
   createBatchedLogDestination,
   createCallObserver,
   createServerMetrics,
+  tracerName,
 } from "./observe/index.js";
 export type {
   BackoffPolicy,

@@ -1,5 +1,9 @@
 /** `npm start`: runs the order mesh on 127.0.0.1 until Ctrl-C. */
 import { startMesh } from "./mesh.js";
+import { startDemoTracing } from "./tracing.js";
+
+const tracing = startDemoTracing();
+if (tracing) console.log(`tracing: OTLP/HTTP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
 
 const mesh = await startMesh({
   orderPort: portFromEnv("ORDER_PORT", 8080),
@@ -30,13 +34,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping`);
-    mesh.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
+    mesh
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
   });
 }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBuf } from "./buf-runner.js";
+import { CliError } from "./cli-error.js";
 
 /**
  * Where the released contracts live: a buf image committed in the tree. CI runs on a fresh
@@ -43,7 +44,7 @@ export function checkBreaking(options: BreakingGateOptions): BreakingGateResult 
     return {
       ok: true,
       against,
-      report: `no released contracts at ${releasedImagePath} yet: nothing to break (run npm run release:contracts)`,
+      report: `no released contracts at ${releasedImagePath} yet: nothing to break (run protomesh release)`,
     };
   }
   return compareWithGitRef(cwd, against);
@@ -52,7 +53,7 @@ export function checkBreaking(options: BreakingGateOptions): BreakingGateResult 
 function compareWithGitRef(cwd: string, ref: string): BreakingGateResult {
   const commit = git(cwd, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (commit.status !== 0) {
-    throw new Error(`--against ${ref}: neither a file nor a git ref in ${cwd}`);
+    throw new CliError(`--against ${ref}: neither a file nor a git ref in ${cwd}`);
   }
   const hasProto = git(cwd, ["cat-file", "-e", `${ref}:proto`]).status === 0;
   if (!hasProto) {
@@ -89,7 +90,7 @@ function compare(cwd: string, input: string, label: string): BreakingGateResult 
   );
   if (result.status !== 0 && result.status !== 100) {
     // 100 is buf's "found problems"; anything else means buf could not compare at all.
-    throw new Error(`buf breaking could not compare with ${label}:\n${result.output}`);
+    throw new CliError(`buf breaking could not compare with ${label}:\n${result.output}`);
   }
   return { ok: result.status === 0, against: label, report: result.output };
 }

@@ -1,9 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { delimiter, join, resolve } from "node:path";
-
-/** The package root: buf and protoc-gen-es are resolved from its node_modules, not PATH. */
-const packageRoot = resolve(import.meta.dirname, "../..");
-const binDir = join(packageRoot, "node_modules", ".bin");
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { CliError } from "./cli-error.js";
 
 /** Outcome of one buf invocation; buf's own text is kept whole for the caller to show. */
 export interface BufResult {
@@ -12,17 +11,57 @@ export interface BufResult {
 }
 
 /**
- * Runs the buf of this package (from the `@bufbuild/buf` npm package) in `cwd`, with this
- * package's local protoc plugins first on PATH, so no global install is ever needed.
+ * Runs buf in `cwd`: the `@bufbuild/buf` npm package of the project in `cwd` (else protomesh's
+ * own), with every `node_modules/.bin` from `cwd` upwards first on PATH, so buf finds the local
+ * protoc plugins (protoc-gen-es, protoc-gen-protomesh) and no global install is ever needed.
+ * Plugins run on the Node running this command.
  */
 export function runBuf(args: readonly string[], cwd: string): BufResult {
-  const result = spawnSync(join(binDir, "buf"), args, {
+  const buf = findBuf(cwd);
+  const path = [dirname(process.execPath), ...binDirs(cwd), process.env.PATH ?? ""];
+  const result = spawnSync(buf, args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, PATH: `${binDir}${delimiter}${process.env.PATH ?? ""}` },
+    maxBuffer: 1 << 28,
+    env: { ...process.env, PATH: path.join(delimiter) },
   });
   if (result.error) {
-    throw new Error(`cannot run buf: ${result.error.message}`, { cause: result.error });
+    throw new CliError(`cannot run buf (${buf}): ${result.error.message}`, { cause: result.error });
   }
   return { status: result.status ?? 1, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+function findBuf(cwd: string): string {
+  for (const from of [join(resolve(cwd), "package.json"), import.meta.filename]) {
+    try {
+      const manifest = createRequire(from).resolve("@bufbuild/buf/package.json");
+      const { bin } = JSON.parse(readFileSync(manifest, "utf8")) as {
+        bin?: Record<string, string>;
+      };
+      const path = join(dirname(manifest), bin?.buf ?? "bin/buf");
+      if (existsSync(path)) return path;
+    } catch {
+      // not installed there: try the next place
+    }
+  }
+  throw new CliError(
+    "buf is not installed: run npm install --save-dev @bufbuild/buf @bufbuild/protoc-gen-es",
+  );
+}
+
+function binDirs(cwd: string): string[] {
+  const dirs: string[] = [];
+  let dir = resolve(cwd);
+  for (;;) {
+    const bin = join(dir, "node_modules", ".bin");
+    if (existsSync(bin)) dirs.push(bin);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  // protomesh's own dependencies, when they are not hoisted next to the project's.
+  const own = join(import.meta.dirname, "..", "..", "node_modules", ".bin");
+  const ownBuilt = join(import.meta.dirname, "..", "..", "..", "node_modules", ".bin");
+  for (const bin of [own, ownBuilt]) if (existsSync(bin) && !dirs.includes(bin)) dirs.push(bin);
+  return dirs;
 }

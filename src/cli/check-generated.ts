@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { runBuf } from "./buf-runner.js";
+import { CliError } from "./cli-error.js";
 
 export interface CheckGeneratedResult {
   readonly ok: boolean;
@@ -23,7 +24,7 @@ export function checkGenerated(options: { readonly cwd: string }): CheckGenerate
   const tmp = mkdtempSync(join(tmpdir(), "protomesh-gen-"));
   try {
     const generated = runBuf(["generate", "--output", tmp], cwd);
-    if (generated.status !== 0) throw new Error(`buf generate failed:\n${generated.output}`);
+    if (generated.status !== 0) throw new CliError(`buf generate failed:\n${generated.output}`);
     const stale: string[] = [];
     const missing: string[] = [];
     const extra: string[] = [];

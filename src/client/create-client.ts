@@ -11,7 +11,8 @@ import {
   type PolicyRegistry,
   type ResilienceEvents,
 } from "../resilience/index.js";
-import { createTransport } from "../transport/index.js";
+import { createTransport, type TransportTls } from "../transport/index.js";
+import { type ClientAuthOptions, createAuthTransport } from "./auth-transport.js";
 
 /**
  * Per unary method, the response to return instead of failing while its backend is down
@@ -40,6 +41,11 @@ interface ClientOptionsCommon<S extends DescService> {
    */
   readonly registry?: PolicyRegistry;
   readonly fallbacks?: MethodFallbacks<S>;
+  /**
+   * Bearer tokens for this target (README "Security"). Default none; the inbound caller's
+   * token is forwarded only with `forwardInboundToken`.
+   */
+  readonly auth?: ClientAuthOptions;
 }
 
 /**
@@ -52,6 +58,12 @@ export interface ClientOptionsWithUrl<S extends DescService = DescService>
   readonly baseUrl: string;
   /** Run around every attempt, outermost first. */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * TLS for an `https://` baseUrl: the CA to trust and, for mTLS, the client certificate this
+   * client presents to this target (each client its own). Default: Node's root CAs, no
+   * client certificate.
+   */
+  readonly tls?: TransportTls;
   readonly transport?: undefined;
 }
 
@@ -64,6 +76,7 @@ export interface ClientOptionsWithTransport<S extends DescService = DescService>
   readonly target?: string;
   readonly baseUrl?: undefined;
   readonly interceptors?: undefined;
+  readonly tls?: undefined;
 }
 
 export type ClientOptions<S extends DescService = DescService> =
@@ -82,21 +95,26 @@ export function createClient<S extends DescService>(
 ): Client<S> {
   const transport =
     options.transport ??
-    createTransport({ baseUrl: options.baseUrl, interceptors: [...(options.interceptors ?? [])] });
+    createTransport({
+      baseUrl: options.baseUrl,
+      interceptors: [...(options.interceptors ?? [])],
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
   const target = options.transport ? (options.target ?? "default") : options.baseUrl;
+  const resilient = createResilientTransport({
+    transport,
+    target,
+    service,
+    policy: options.policy,
+    methodPolicies: options.methodPolicies,
+    events: options.events,
+    registry: options.registry,
+    fallbacks: options.fallbacks as
+      | Readonly<Record<string, (() => unknown) | undefined>>
+      | undefined,
+  });
   return createConnectClient(
     service,
-    createResilientTransport({
-      transport,
-      target,
-      service,
-      policy: options.policy,
-      methodPolicies: options.methodPolicies,
-      events: options.events,
-      registry: options.registry,
-      fallbacks: options.fallbacks as
-        | Readonly<Record<string, (() => unknown) | undefined>>
-        | undefined,
-    }),
+    options.auth ? createAuthTransport(resilient, options.auth) : resilient,
   );
 }

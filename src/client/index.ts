@@ -1,3 +1,5 @@
+export type { ClientAuthOptions } from "./auth-transport.js";
+export { createAuthTransport } from "./auth-transport.js";
 export type {
   ClientOptions,
   ClientOptionsWithTransport,

@@ -1,4 +1,11 @@
 export type { AbortTarget } from "./abort-watch.js";
 export { neverAborted, onAbort, unwatchAbort, watchAbort } from "./abort-watch.js";
 export type { CallContext } from "./call-context.js";
-export { currentCallContext, effectiveDeadline, runWithCallContext } from "./call-context.js";
+export {
+  currentCallContext,
+  effectiveDeadline,
+  runWithCallContext,
+  setPrincipal,
+  setTrace,
+} from "./call-context.js";
+export type { Principal } from "./principal.js";

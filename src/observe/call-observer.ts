@@ -1,17 +1,33 @@
+import type { IncomingHttpHeaders } from "node:http2";
 import type { Code } from "@connectrpc/connect";
+import type { Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { type CallContext, setTrace } from "../context/index.js";
 import { grpcCodeName } from "./grpc-code-name.js";
 import type { MethodMetrics, ServerMetrics } from "./server-metrics.js";
+import { activeTracer, endRpcSpan, startServerSpan } from "./tracing.js";
 
 /** One call being observed; `end` is called exactly once with its final status (0 = OK). */
 export interface ObservedCall {
+  /**
+   * The call context the engine made for the call: it receives the call's trace context, and
+   * the access log line reads the caller's identity and principal from it when the call ends.
+   */
+  attach(context: CallContext): void;
   end(code: Code | 0): void;
 }
 
 /** The observer of one method on one protocol; engines resolve it once and keep it. */
 export interface MethodObserver {
-  /** A call began, from `peer` ("ip:port"), with its correlation id. */
-  begin(peer: string, correlationId: string): ObservedCall;
+  /**
+   * A call began, from `peer` ("ip:port"), with its correlation id; `headers` are read for the
+   * caller's trace context (`traceparent`, `tracestate`, `baggage`) only when tracing is on.
+   */
+  begin(
+    peer: string,
+    correlationId: string,
+    headers?: IncomingHttpHeaders | Headers | undefined,
+  ): ObservedCall;
 }
 
 /**
@@ -46,9 +62,11 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
         const methodMetrics = metrics?.forMethod(service, method);
         const log = logger && new MethodLog(logger, `/${service}/${method}`, protocol);
         found = {
-          begin(peer, correlationId) {
+          begin(peer, correlationId, headers) {
             methodMetrics?.started();
-            return new ObservedServerCall(peer, correlationId, methodMetrics, log);
+            const tracer = activeTracer();
+            const span = tracer && startServerSpan(tracer, service, method, headers, peer);
+            return new ObservedServerCall(peer, correlationId, methodMetrics, log, span);
           },
         };
         cache.set(key, found);
@@ -89,26 +107,43 @@ class MethodLog {
 class ObservedServerCall implements ObservedCall {
   readonly #started = performance.now();
   #ended = false;
+  #context: CallContext | undefined;
 
   constructor(
     private readonly peer: string,
     private readonly correlationId: string,
     private readonly metrics: MethodMetrics | undefined,
     private readonly log: MethodLog | undefined,
+    /** The server span and its context; undefined while no tracer provider is registered. */
+    private readonly traced:
+      | { readonly span: Span; readonly context: CallContext["trace"] }
+      | undefined,
   ) {}
+
+  attach(context: CallContext): void {
+    this.#context = context;
+    if (this.traced) setTrace(context, this.traced.context);
+  }
 
   end(code: Code | 0): void {
     if (this.#ended) return;
     this.#ended = true;
     const elapsedMs = performance.now() - this.#started;
     this.metrics?.handled(grpcCodeName(code), elapsedMs / 1000);
+    if (this.traced) endRpcSpan(this.traced.span, code, "server");
+    const context = this.#context;
     this.log?.forCode(code).info(
       {
         // Whole microseconds: as precise as a fast unary call needs, and an integer prints in a
         // fraction of the time a fractional number of milliseconds does.
         durationUs: Math.round(elapsedMs * 1000),
         correlationId: this.correlationId,
+        // The call's trace id when it is traced; else the correlation id, which is the caller's
+        // trace id whenever it sent a traceparent and no x-request-id.
+        traceId: this.traced ? this.traced.span.spanContext().traceId : undefined,
         peer: this.peer,
+        identity: context?.peerIdentity,
+        subject: context?.principal?.subject,
       },
       "call",
     );

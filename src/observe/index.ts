@@ -18,3 +18,14 @@ export {
 export { grpcCodeName } from "./grpc-code-name.js";
 export type { MethodMetrics, ServerMetrics, ServerMetricsOptions } from "./server-metrics.js";
 export { createServerMetrics } from "./server-metrics.js";
+export type { TracedSpan } from "./tracing.js";
+export {
+  activeTracer,
+  endRpcSpan,
+  outboundParent,
+  startAttemptSpan,
+  startCallSpan,
+  startServerSpan,
+  tracerName,
+  withTraceHeaders,
+} from "./tracing.js";

@@ -1,6 +1,14 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Transport } from "@connectrpc/connect";
 import { BrokenCircuitError, BulkheadRejectedError } from "cockatiel";
+import {
+  activeTracer,
+  endRpcSpan,
+  startAttemptSpan,
+  startCallSpan,
+  type TracedSpan,
+  withTraceHeaders,
+} from "../observe/index.js";
 import { failedBeforeSending } from "../transport/index.js";
 import { isOpen } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
@@ -63,6 +71,61 @@ class UnaryAttemptSender implements AttemptSender<UnaryResult> {
       this.input,
       this.contextValues,
     );
+  }
+
+  protected get headerInit(): HeaderInit | undefined {
+    return this.header;
+  }
+
+  protected sendWith(
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeaderInit,
+  ): Promise<UnaryResult> {
+    return this.inner.unary(this.method, signal, timeoutMs, header, this.input, this.contextValues);
+  }
+}
+
+/**
+ * A unary call's attempts when a tracer provider is registered: each attempt is a CLIENT span
+ * under the call's span, and carries its own `traceparent` (W3C; `tracestate`, baggage).
+ */
+class TracedUnaryAttemptSender extends UnaryAttemptSender {
+  #attempts = 0;
+
+  constructor(
+    private readonly tracer: NonNullable<ReturnType<typeof activeTracer>>,
+    private readonly call: TracedSpan,
+    private readonly methodDesc: DescMethod,
+    ...rest: ConstructorParameters<typeof UnaryAttemptSender>
+  ) {
+    super(...rest);
+  }
+
+  override async send(
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<UnaryResult> {
+    const { parent, name } = this.methodDesc;
+    const attempt = startAttemptSpan(
+      this.tracer,
+      this.call,
+      parent.typeName,
+      name,
+      ++this.#attempts,
+    );
+    try {
+      const result = await this.sendWith(
+        signal,
+        timeoutMs,
+        withTraceHeaders(this.headerInit, attempt.context),
+      );
+      endRpcSpan(attempt.span, 0, "client");
+      return result;
+    } catch (error) {
+      endRpcSpan(attempt.span, ConnectError.from(error).code, "client");
+      throw error;
+    }
   }
 }
 
@@ -192,7 +255,21 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const plan = planOf(method, contextValues?.get(callPolicyKey));
       const call = startCall(plan, signal, timeoutMs, header);
-      const sender = new UnaryAttemptSender(inner, method, call.header, input, contextValues);
+      // Tracing costs nothing while no tracer provider is registered: one check per call.
+      const tracer = activeTracer();
+      const traced = tracer && startCallSpan(tracer, method.parent.typeName, method.name, target);
+      const sender = traced
+        ? new TracedUnaryAttemptSender(
+            tracer,
+            traced,
+            method,
+            inner,
+            method,
+            call.header,
+            input,
+            contextValues,
+          )
+        : new UnaryAttemptSender(inner, method, call.header, input, contextValues);
       plan.budget?.recordRequest();
       try {
         const response = (
@@ -203,8 +280,10 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
             : await plan.stack.execute(() => attempt(call, sender), call.signal)
         ) as UnaryResult;
         response.trailer.set(attemptsHeader, String(call.attempts));
+        if (traced) endCallSpan(traced, call, undefined);
         return response as never;
       } catch (error) {
+        if (traced) endCallSpan(traced, call, error);
         return fail(call, error);
       }
     },
@@ -214,22 +293,60 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
       // retried (messages may already have been consumed) and hold no bulkhead slot.
       const plan = planOf(method, contextValues?.get(callPolicyKey));
       const call = startCall(plan, signal, timeoutMs, header);
+      const tracer = activeTracer();
+      const traced = tracer && startCallSpan(tracer, method.parent.typeName, method.name, target);
+      const attempt =
+        tracer && traced
+          ? startAttemptSpan(tracer, traced, method.parent.typeName, method.name, 1)
+          : undefined;
       const open = () => {
         call.attempts++;
         return inner.stream(
           method,
           call.signal,
           attemptTimeout(call),
-          call.header,
+          attempt ? withTraceHeaders(call.header, attempt.context) : call.header,
           input,
           contextValues,
         );
       };
       try {
-        return await (plan.breaker ? plan.breaker.execute(open, call.signal) : open());
+        const response = await (plan.breaker ? plan.breaker.execute(open, call.signal) : open());
+        if (!traced || !attempt) return response;
+        return { ...response, message: tracedStream(response.message, traced, attempt) };
       } catch (error) {
+        if (traced && attempt) {
+          endRpcSpan(attempt.span, ConnectError.from(error).code, "client");
+          endCallSpan(traced, call, error);
+        }
         return fail(call, error);
       }
     },
   };
+}
+
+/** Ends the logical call's span with its outcome and the number of attempts it took. */
+function endCallSpan(traced: TracedSpan, call: CallState, error: unknown): void {
+  traced.span.setAttribute("protomesh.attempts", call.attempts);
+  endRpcSpan(traced.span, error === undefined ? 0 : ConnectError.from(error).code, "client");
+}
+
+/** A traced stream's spans end when its response stream does. */
+async function* tracedStream<T>(
+  source: AsyncIterable<T>,
+  call: TracedSpan,
+  attempt: TracedSpan,
+): AsyncGenerator<T> {
+  let code: Code | 0 = Code.Canceled;
+  try {
+    yield* source;
+    code = 0;
+  } catch (error) {
+    code = ConnectError.from(error).code;
+    throw error;
+  } finally {
+    endRpcSpan(attempt.span, code, "client");
+    call.span.setAttribute("protomesh.attempts", 1);
+    endRpcSpan(call.span, code, "client");
+  }
 }

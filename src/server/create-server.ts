@@ -14,25 +14,18 @@ import {
 } from "node:http2";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { type MethodCheck, peerIdentityOf, type ServerAuthOptions } from "../auth/index.js";
+import { encodeGrpcMessage } from "../transport/grpc-message.js";
 import { createConnectEngine } from "./connect-engine/index.js";
 import type { Health } from "./health/index.js";
 import { createLeanEngine } from "./lean-engine/index.js";
 import { createServerConcerns } from "./server-concerns.js";
 import { serverDefaults } from "./server-defaults.js";
+import { type ServerTlsOptions, tlsMaterialOf, watchTlsOf } from "./server-tls.js";
 import type { ServiceRegistration } from "./service-registration.js";
-
-/** TLS for the listener; HTTP/2 and HTTP/1.1 are negotiated by ALPN. */
-export interface ServerTlsOptions {
-  readonly cert: string | Buffer;
-  readonly key: string | Buffer;
-  /** CA certificates that client certificates must chain to (with `requireClientCert`). */
-  readonly ca?: string | Buffer | undefined;
-  /** Mutual TLS: refuse clients without a certificate signed by `ca`. Default false. */
-  readonly requireClientCert?: boolean | undefined;
-}
 
 export interface ServerOptions {
   /** The services to serve, built with `defineService`. */
@@ -82,6 +75,12 @@ export interface ServerOptions {
   readonly handshakeTimeoutMs?: number | undefined;
   /** Register `grpc.health.v1.Health`. Default true. */
   readonly health?: boolean | undefined;
+  /**
+   * Who may call what (README "Security"): bearer-token verification and the switches of
+   * health, reflection and metrics; every method follows its contract's `auth` policy.
+   * Default none: only methods whose contract writes an `auth` policy are enforced.
+   */
+  readonly auth?: ServerAuthOptions | undefined;
 }
 
 export interface ListenOptions {
@@ -130,7 +129,8 @@ export function createServer(options: ServerOptions): Server {
   const metricsPath = options.metricsPath ?? serverDefaults.metricsPath;
   const maxHeaderListBytes = options.maxHeaderListBytes ?? serverDefaults.maxHeaderListBytes;
 
-  const { services, health, metrics, observer } = createServerConcerns(options);
+  const { services, health, metrics, observer, auth } = createServerConcerns(options);
+  const tlsMaterial = options.tls ? tlsMaterialOf(options.tls) : undefined;
 
   let draining = false;
   const http1Busy = new WeakMap<Socket, number>();
@@ -149,7 +149,8 @@ export function createServer(options: ServerOptions): Server {
     response: ServerResponse | Http2ServerResponse,
   ) => {
     if (metricsPath && request.method === "GET" && request.url === metricsPath) {
-      serveMetrics(metrics.registry, response);
+      if (auth.metrics) authorizeMetrics(auth.metrics, request, response, metrics.registry);
+      else serveMetrics(metrics.registry, response);
       return;
     }
     if ("shouldKeepAlive" in response) {
@@ -191,8 +192,8 @@ export function createServer(options: ServerOptions): Server {
       if (headerListBytes(rawHeaders) > maxHeaderListBytes) {
         // nghttp2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not enforce it on receipt.
         refuseHeaders(stream, grpc);
-      } else if (grpc) lean.handleGrpc(stream, headers, peer);
-      else if (!lean.handleConnectUnary(stream, headers, peer)) {
+      } else if (grpc) lean.handleGrpc(stream, headers, peer, info?.identity);
+      else if (!lean.handleConnectUnary(stream, headers, peer, info?.identity)) {
         compat.emit("stream", stream, headers, flags, rawHeaders);
       }
     },
@@ -203,6 +204,8 @@ export function createServer(options: ServerOptions): Server {
     const socket = session.socket;
     sessionInfo.set(session, {
       peer: `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`,
+      // Once per connection: its client certificate cannot change while it is open.
+      identity: options.tls ? peerIdentityOf(socket) : undefined,
       streams: 0,
       streamsAtLastSweep: -1,
     });
@@ -249,9 +252,7 @@ export function createServer(options: ServerOptions): Server {
   const front = options.tls
     ? createTlsServer(
         {
-          cert: options.tls.cert,
-          key: options.tls.key,
-          ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          ...tlsMaterial,
           requestCert: options.tls.requireClientCert ?? false,
           rejectUnauthorized: options.tls.requireClientCert ?? false,
           ALPNProtocols: ["h2", "http/1.1"],
@@ -274,6 +275,10 @@ export function createServer(options: ServerOptions): Server {
         });
       });
   front.on("tlsClientError", () => {});
+  const tlsWatch = watchTlsOf(options.tls, (material) => {
+    // New connections get the new context; open ones keep theirs (calls in flight go on).
+    (front as ReturnType<typeof createTlsServer>).setSecureContext(material);
+  });
 
   let closing: Promise<void> | undefined;
   const onSignal = () => void close();
@@ -286,6 +291,7 @@ export function createServer(options: ServerOptions): Server {
     if (closing) return closing;
     draining = true;
     clearInterval(idleSweep);
+    tlsWatch?.close();
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     health.shutdown();
@@ -338,6 +344,8 @@ export function createServer(options: ServerOptions): Server {
 
 interface SessionInfo {
   readonly peer: string;
+  /** The verified client certificate's identity, if the connection has one. */
+  readonly identity: string | undefined;
   /** Streams started on the session, for the idle sweep. */
   streams: number;
   streamsAtLastSweep: number;
@@ -386,7 +394,7 @@ function refuseHeaders(stream: ServerHttp2Stream, grpc: boolean): void {
         ":status": 200,
         "content-type": "application/grpc",
         "grpc-status": String(Code.ResourceExhausted),
-        "grpc-message": "header%20list%20too%20large",
+        "grpc-message": encodeGrpcMessage("header list too large"),
       },
       { endStream: true },
     );
@@ -415,6 +423,33 @@ function sniff(socket: Socket, timeoutMs: number, route: (isHttp2: boolean) => v
     route(matches);
   };
   socket.on("data", onData);
+}
+
+/** The metrics path with `auth.metrics: "authenticated"`: 401 without a valid credential. */
+function authorizeMetrics(
+  check: MethodCheck,
+  request: IncomingMessage | Http2ServerRequest,
+  response: ServerResponse | Http2ServerResponse,
+  registry: Registry,
+): void {
+  const header = request.headers.authorization;
+  const refuse = (error: unknown) => {
+    const connectError = ConnectError.from(error);
+    response.statusCode = connectError.code === Code.PermissionDenied ? 403 : 401;
+    response.setHeader(
+      "www-authenticate",
+      connectError.metadata.get("www-authenticate") ?? "Bearer",
+    );
+    response.end();
+  };
+  try {
+    Promise.resolve(check(header, peerIdentityOf(request.socket))).then(
+      () => serveMetrics(registry, response),
+      refuse,
+    );
+  } catch (error) {
+    refuse(error);
+  }
 }
 
 function serveMetrics(registry: Registry, response: ServerResponse | Http2ServerResponse): void {

@@ -1,5 +1,6 @@
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
+import { createServerAuth, type ServerAuth, type ServerAuthOptions } from "../auth/index.js";
 import {
   type CallObserver,
   createBatchedLogDestination,
@@ -10,6 +11,7 @@ import {
 import { createHealth, type Health, ServingStatus } from "./health/index.js";
 import { createReflectionServices } from "./reflection/index.js";
 import type { ServiceRegistration } from "./service-registration.js";
+import { withAuth } from "./with-auth.js";
 
 export interface ServerConcernsOptions {
   readonly services: readonly ServiceRegistration[];
@@ -28,11 +30,21 @@ export interface ServerConcernsOptions {
   readonly logger?: Logger | false | undefined;
   /** Where the RED metrics are registered. Default: a new Registry for this server. */
   readonly metricsRegistry?: Registry | undefined;
+  /**
+   * Who may call what (README "Security"): token verification and the switches of health,
+   * reflection and metrics; each method follows its contract's `auth` policy. Default none:
+   * only methods whose contract writes an `auth` policy are enforced, and no token is accepted.
+   */
+  readonly auth?: ServerAuthOptions | undefined;
 }
 
-/** What every engine shares: the services it serves (health, reflection), health, metrics, log. */
+/**
+ * What every engine shares: the services it serves (health, reflection; each method wrapped in
+ * its auth check), health, metrics, log, auth.
+ */
 export interface ServerConcerns {
   readonly services: readonly ServiceRegistration[];
+  readonly auth: ServerAuth;
   readonly health: Health;
   readonly metrics: ServerMetrics;
   readonly observer: CallObserver;
@@ -48,6 +60,10 @@ export function createServerConcerns(options: ServerConcernsOptions): ServerConc
   const services = [...options.services];
   if (options.health ?? true) services.push(health.registration);
   if (options.reflection ?? true) services.push(...createReflectionServices({ services }));
+  // Authorization is enforced here, once, for every engine: the engines serve these wrapped
+  // implementations (see withAuth).
+  const auth = createServerAuth(options.auth);
+  const guarded = services.map((registration) => withAuth(registration, auth));
   health.setStatus("", ServingStatus.SERVING);
   for (const { service } of services) health.setStatus(service.typeName, ServingStatus.SERVING);
   const metrics = createServerMetrics(
@@ -57,7 +73,7 @@ export function createServerConcerns(options: ServerConcernsOptions): ServerConc
     metrics,
     logger: options.logger === false ? undefined : (options.logger ?? defaultLogger()),
   });
-  return { services, health, metrics, observer };
+  return { services: guarded, auth, health, metrics, observer };
 }
 
 let sharedLogger: Logger | undefined;

@@ -15,4 +15,6 @@ export const serverDefaults = {
   /** Time for a client to send its preface / TLS handshake / HTTP/1.1 headers. */
   handshakeTimeoutMs: 10_000,
   metricsPath: "/metrics",
+  /** TLS files are checked this often for a rotated certificate, key or CA. */
+  tlsReloadIntervalMs: 5_000,
 } as const;

@@ -1,7 +1,11 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { type CallContext, runWithCallContext } from "../context/index.js";
-import { correlationIdFromHeaders, correlationIdHeader } from "../observe/index.js";
+import {
+  correlationIdFromHeaders,
+  correlationIdHeader,
+  type ObservedCall,
+} from "../observe/index.js";
 import type { ServiceRegistration } from "./service-registration.js";
 
 type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
@@ -14,9 +18,19 @@ export const correlationIdKey = createContextKey<string | undefined>(undefined, 
   description: "correlation id",
 });
 
+/** The verified client certificate's identity, set by the engine that knows the connection. */
+export const peerIdentityKey = createContextKey<string | undefined>(undefined, {
+  description: "peer identity",
+});
+
+/** The engine's observed call, which the call context is attached to (trace, access log). */
+export const observedCallKey = createContextKey<ObservedCall | undefined>(undefined, {
+  description: "observed call",
+});
+
 /**
  * Wraps every method of a service so its handler runs inside the inbound call's `CallContext`
- * (correlation id, deadline, cancellation). Wrapping the implementation rather than an engine
+ * (correlation id, deadline, cancellation, peer identity, trace). Wrapping the implementation rather than an engine
  * keeps the concern in one place whichever engine serves the bytes; outbound clients read the
  * context to inherit the deadline and correlation id.
  */
@@ -48,11 +62,17 @@ function callContextOf(handlerContext: HandlerContext): CallContext {
     correlationIdFromHeaders(handlerContext.requestHeader);
   handlerContext.responseHeader.set(correlationIdHeader, correlationId);
   const remaining = handlerContext.timeoutMs();
-  return {
+  const context: CallContext = {
     correlationId,
     deadline: remaining === undefined ? undefined : Date.now() + remaining,
     signal: handlerContext.signal,
+    peerIdentity: handlerContext.values.get(peerIdentityKey),
+    // Filled in by the server concerns: the auth check, the observer's trace.
+    principal: undefined,
+    trace: undefined,
   };
+  handlerContext.values.get(observedCallKey)?.attach(context);
+  return context;
 }
 
 /**

@@ -1,6 +1,15 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
+import { createTransport as createGrpcProtocolTransport } from "@connectrpc/connect/protocol-grpc";
+import {
+  compressionBrotli,
+  compressionGzip,
+  createConnectTransport,
+  createNodeHttpClient,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
 import { connectionErrorInterceptor } from "./connection-error-interceptor.js";
+import { withSpecGrpcMessageDecoding } from "./spec-grpc-message-decoding.js";
 import type { TransportTls } from "./transport-tls.js";
 
 export interface ConnectNodeTransportOptions {
@@ -81,7 +90,31 @@ export function createConnectNodeTransport(options: ConnectNodeTransportOptions)
     }),
   };
   if ((options.protocol ?? "grpc") === "grpc") {
-    return createGrpcTransport({ ...common, ...http2 });
+    // connect-node's createGrpcTransport, built from its public parts so that its HTTP client
+    // can be wrapped: Connect decodes grpc-message with decodeURIComponent, which throws on a
+    // malformed escape (gRPC's spec forbids failing on one); see withSpecGrpcMessageDecoding.
+    const sessionManager = new Http2SessionManager(
+      options.baseUrl,
+      {
+        ...(http2.pingIntervalMs !== undefined && { pingIntervalMs: http2.pingIntervalMs }),
+        ...(http2.pingTimeoutMs !== undefined && { pingTimeoutMs: http2.pingTimeoutMs }),
+        ...(http2.pingIdleConnection !== undefined && {
+          pingIdleConnection: http2.pingIdleConnection,
+        }),
+      },
+      nodeOptions,
+    );
+    const httpClient = createNodeHttpClient({
+      httpVersion: "2",
+      sessionProvider: () => sessionManager,
+    });
+    return createGrpcProtocolTransport({
+      ...common,
+      ...validateReadWriteMaxBytes(common.readMaxBytes, options.maxSendMessageBytes, undefined),
+      httpClient: withSpecGrpcMessageDecoding(httpClient),
+      acceptCompression: [compressionGzip, compressionBrotli],
+      sendCompression: null,
+    });
   }
   if (options.httpVersion === "1.1") {
     return createConnectTransport({ ...common, httpVersion: "1.1", nodeOptions });

@@ -1,6 +1,7 @@
-// Our own interop client: every case of gRPC's interop-test description, over a real socket,
-// against the TestService on a protomesh server, on the grpc-js binding, and on the
-// `npm run interop:server` process (cleartext and TLS).
+// Our own interop client: the fourteen cases of gRPC's interop-test description it implements
+// (`implemented` below; `notImplemented` lists the rest), over a real socket, against the
+// TestService on a protomesh server, on the grpc-js binding, and on the `npm run interop:server`
+// process (cleartext and TLS).
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -17,7 +18,54 @@ import { TestService, UnimplementedService } from "../../gen/grpc/testing/test_p
 import { createGrpcJsServer } from "../../src/server/grpc-js/index.js";
 import { createServer, type Server } from "../../src/server/index.js";
 
-const caseNames = Object.keys(interopCases);
+/** The cases run, by the names gRPC's description gives them: a renamed case fails the test. */
+const implemented = [
+  "empty_unary",
+  "large_unary",
+  "client_streaming",
+  "server_streaming",
+  "ping_pong",
+  "empty_stream",
+  "custom_metadata",
+  "status_code_and_message",
+  "special_status_message",
+  "unimplemented_method",
+  "unimplemented_service",
+  "cancel_after_begin",
+  "cancel_after_first_response",
+  "timeout_on_sleeping_server",
+];
+
+/**
+ * Cases of gRPC's description not implemented: cacheable_unary (needs a caching proxy in front
+ * of the server), the compression cases (they need per-message compression flags Connect
+ * clients do not expose), the auth cases (they need Google credentials) and the soak and ORCA
+ * cases (long-running, or load-reporting features protomesh does not have).
+ */
+const notImplemented = [
+  "cacheable_unary",
+  "client_compressed_unary",
+  "server_compressed_unary",
+  "client_compressed_streaming",
+  "server_compressed_streaming",
+  "compute_engine_creds",
+  "jwt_token_creds",
+  "oauth2_auth_token",
+  "per_rpc_creds",
+  "google_default_credentials",
+  "compute_engine_channel_credentials",
+  "rpc_soak",
+  "channel_soak",
+  "orca_per_rpc",
+  "orca_oob",
+];
+
+/** The named case, failing the test if the client has no case of that name. */
+function interopCase(name: string): (clients: InteropClients) => Promise<void> {
+  const run = interopCases[name];
+  if (run === undefined) throw new Error(`the interop client has no case named ${name}`);
+  return run;
+}
 
 function clientsFor(baseUrl: string, ca?: Buffer): InteropClients {
   const transport = createGrpcTransport(ca ? { baseUrl, nodeOptions: { ca } } : { baseUrl });
@@ -41,12 +89,13 @@ describe.each(engines)("interop cases against %s", (_name, start) => {
   });
   afterAll(() => server.close());
 
-  it("knows all fourteen cases", () => {
-    expect(caseNames).toHaveLength(14);
+  it("has exactly the implemented cases, by gRPC's names, and none of the others", () => {
+    expect(Object.keys(interopCases).sort()).toEqual([...implemented].sort());
+    for (const name of notImplemented) expect(interopCases[name]).toBeUndefined();
   });
 
-  it.each(caseNames)("%s", async (name) => {
-    await interopCases[name]?.(clients);
+  it.each(implemented)("%s", async (name) => {
+    await interopCase(name)(clients);
   });
 });
 
@@ -118,7 +167,7 @@ describe.each([
       expect(url.startsWith(ca ? "https://" : "http://")).toBe(true);
       const clients = clientsFor(url, ca);
       for (const name of ["large_unary", "ping_pong", "custom_metadata", "unimplemented_service"]) {
-        await interopCases[name]?.(clients);
+        await interopCase(name)(clients);
       }
       // And a client no one here wrote: grpc-js + proto-loader, trusting the test CA over TLS.
       expect(await grpcJsUnary(new URL(url), ca)).toBe(271_828);

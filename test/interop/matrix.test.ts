@@ -1,10 +1,15 @@
-// The interop proof matrix: the same TestService handlers on {protomesh createServer, the grpc-js
-// binding} × {Connect's gRPC, Connect-protocol and gRPC-Web transports, and a grpc-js client
-// built by @grpc/proto-loader from proto/grpc/testing/test.proto — none of our generated code}.
-// Each cell: unary, server streaming, an error with message and details, metadata both ways,
-// an expiring deadline. Plus curl speaking the Connect protocol with JSON.
+// The interop proof matrix: the same TestService handlers on {protomesh createServer (its lean
+// engine serves gRPC and Connect unary, connect-node gRPC-Web), createServer's connect-node
+// engine alone (gRPC and everything else), the grpc-js binding} × {Connect's gRPC,
+// Connect-protocol and gRPC-Web transports, a grpc-js client built by @grpc/proto-loader from
+// proto/grpc/testing/test.proto — none of our generated code — and protomesh's own grpc-js and
+// connect-node transports}. Each cell: unary, server streaming, an error with message and
+// details, an error message alone (grpc-message is all the client has), metadata both ways, an
+// expiring deadline. Plus curl speaking the Connect protocol with JSON.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import {
@@ -16,12 +21,84 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createInteropServices } from "../../examples/interop/interop-services.js";
-import { echoInitialHeader, echoTrailingHeader } from "../../examples/interop/test-service.js";
+import {
+  createTestService,
+  echoInitialHeader,
+  echoTrailingHeader,
+} from "../../examples/interop/test-service.js";
 import { EchoStatusSchema } from "../../gen/grpc/testing/messages_pb.js";
-import { TestService } from "../../gen/grpc/testing/test_pb.js";
+import { TestService, UnimplementedService } from "../../gen/grpc/testing/test_pb.js";
+import { createConnectEngine } from "../../src/server/connect-engine/index.js";
 import { createGrpcJsServer } from "../../src/server/grpc-js/index.js";
-import { createServer, type Server, type ServerAddress } from "../../src/server/index.js";
+import {
+  createServer,
+  defineService,
+  type ServerAddress,
+  type ServiceRegistration,
+} from "../../src/server/index.js";
+import { createServerConcerns } from "../../src/server/server-concerns.js";
+import { serverDefaults } from "../../src/server/server-defaults.js";
+import { createConnectNodeTransport, createGrpcJsTransport } from "../../src/transport/index.js";
+
+/**
+ * The issue's message, and one with every kind of character gRPC's grpc-message encoding
+ * treats apart: ':' '/' ',' (sent as they are, which encodeURIComponent did not), '%' (encoded),
+ * BMP and non-BMP characters and control characters (encoded as UTF-8 %XX).
+ */
+const errorMessages = [
+  "order ord_1: not found at /v1/orders (100% sure, é)",
+  "a: b/c, 100% é ☺ 😈\u0007\ttabbed\nnext line",
+];
+
+/**
+ * The interop TestService, with UnimplementedCall failing NOT_FOUND with `message` and no
+ * details: google.rpc.Status details carry the message too (and Connect clients read it from
+ * there), so only an error without them proves what grpc-message itself delivers.
+ */
+function matrixServices(): ServiceRegistration[] {
+  return [
+    defineService(TestService, {
+      ...createTestService(),
+      unimplementedCall(_request, context) {
+        const message = context.requestHeader.get("x-matrix-message") ?? "";
+        throw new ConnectError(decodeURIComponent(message), Code.NotFound);
+      },
+    }),
+    defineService(UnimplementedService, {}),
+  ];
+}
+
+/** What every engine of the matrix offers the test. */
+interface MatrixServer {
+  listen(): Promise<ServerAddress>;
+  close(): Promise<void>;
+}
+
+/** createServer's connect-node engine alone on node:http2 (h2c), as createServer builds it. */
+function connectEngineServer(services: readonly ServiceRegistration[]): MatrixServer {
+  const concerns = createServerConcerns({ services, logger: false });
+  const server = createHttp2Server(
+    createConnectEngine({
+      services: concerns.services,
+      observer: concerns.observer,
+      maxReceiveMessageBytes: serverDefaults.maxReceiveMessageBytes,
+      maxTimeoutMs: serverDefaults.maxTimeoutMs,
+    }),
+  );
+  return {
+    listen: () =>
+      new Promise((resolve) => {
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo;
+          resolve({ host: "127.0.0.1", port, url: `http://127.0.0.1:${port}` });
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
 
 /** What each cell checks, whatever the client library. */
 interface MatrixClient {
@@ -31,6 +108,8 @@ interface MatrixClient {
   stream(sizes: number[]): Promise<number[]>;
   /** UnaryCall asking for this status; the code, message and EchoStatus details received. */
   fail(code: number, message: string): Promise<ReceivedError>;
+  /** UnimplementedCall failing with this message and no details; the code and message received. */
+  failPlain(message: string): Promise<{ code: number; message: string }>;
   /** A server stream that outlives a 50 ms deadline; the status code received. */
   expire(): Promise<number>;
   close(): void;
@@ -45,7 +124,7 @@ interface ReceivedError {
 const initialValue = "matrix-initial-value";
 const trailingBytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
 
-function connectClient(transport: Transport): MatrixClient {
+function connectClient(transport: Transport, close = () => {}): MatrixClient {
   const client = createClient(TestService, transport);
   const expectError = async (call: Promise<unknown>): Promise<ConnectError> => {
     try {
@@ -94,6 +173,15 @@ function connectClient(transport: Transport): MatrixClient {
           .map(({ code, message }) => ({ code, message })),
       };
     },
+    async failPlain(message) {
+      const error = await expectError(
+        client.unimplementedCall(
+          {},
+          { headers: { "x-matrix-message": encodeURIComponent(message) } },
+        ),
+      );
+      return { code: error.code, message: error.rawMessage };
+    },
     async expire() {
       const call = (async () => {
         const request = { responseParameters: [{ size: 1, intervalUs: 10_000_000 }] };
@@ -103,7 +191,7 @@ function connectClient(transport: Transport): MatrixClient {
       })();
       return (await expectError(call)).code;
     },
-    close() {},
+    close,
   };
 }
 
@@ -120,6 +208,11 @@ interface LoadedTestClient extends grpc.Client {
     metadata?: grpc.Metadata,
     options?: grpc.CallOptions,
   ): grpc.ClientReadableStream<{ payload?: { body: Buffer } }>;
+  unimplementedCall(
+    request: object,
+    metadata: grpc.Metadata,
+    callback: (error: grpc.ServiceError | null) => void,
+  ): grpc.ClientUnaryCall;
 }
 
 /** Loads test.proto straight from the .proto files, as any grpc-js user would. */
@@ -222,6 +315,16 @@ function grpcJsClient(address: ServerAddress): MatrixClient {
       const details = Buffer.isBuffer(bytes) ? decodeDetails(bytes) : [];
       return { code: error.code, message: error.details, details };
     },
+    async failPlain(message) {
+      const metadata = new grpc.Metadata();
+      metadata.set("x-matrix-message", encodeURIComponent(message));
+      const error = await serviceError(
+        new Promise<void>((resolve, reject) =>
+          client.unimplementedCall({}, metadata, (e) => (e ? reject(e) : resolve())),
+        ),
+      );
+      return { code: error.code, message: error.details };
+    },
     async expire() {
       const call = client.streamingOutputCall(
         { responseParameters: [{ size: 1, intervalUs: 10_000_000 }] },
@@ -242,35 +345,62 @@ function grpcJsClient(address: ServerAddress): MatrixClient {
 }
 
 type ClientFactory = (address: ServerAddress) => MatrixClient;
-const clients: [string, ClientFactory][] = [
-  ["Connect gRPC transport", ({ url }) => connectClient(createGrpcTransport({ baseUrl: url }))],
+type Protocol = "grpc" | "connect" | "grpc-web";
+const clients: [string, Protocol, ClientFactory][] = [
+  [
+    "Connect gRPC transport",
+    "grpc",
+    ({ url }) => connectClient(createGrpcTransport({ baseUrl: url })),
+  ],
   [
     "Connect protocol transport",
+    "connect",
     ({ url }) => connectClient(createConnectTransport({ baseUrl: url, httpVersion: "2" })),
   ],
   [
     "gRPC-Web transport",
+    "grpc-web",
     ({ url }) => connectClient(createGrpcWebTransport({ baseUrl: url, httpVersion: "2" })),
   ],
-  ["grpc-js + proto-loader client", grpcJsClient],
+  ["grpc-js + proto-loader client", "grpc", grpcJsClient],
+  [
+    "protomesh grpc-js transport",
+    "grpc",
+    ({ host, port }) => {
+      const transport = createGrpcJsTransport({ target: `${host}:${port}` });
+      return connectClient(transport, () => transport.close());
+    },
+  ],
+  [
+    "protomesh connect-node transport (gRPC)",
+    "grpc",
+    ({ url }) => connectClient(createConnectNodeTransport({ baseUrl: url })),
+  ],
+  [
+    "protomesh connect-node transport (Connect)",
+    "connect",
+    ({ url }) => connectClient(createConnectNodeTransport({ baseUrl: url, protocol: "connect" })),
+  ],
 ];
-const engines: [string, () => Server, boolean][] = [
-  ["protomesh createServer", () => createServer({ services: createInteropServices() }), true],
+const all: Protocol[] = ["grpc", "connect", "grpc-web"];
+const engines: [string, () => MatrixServer, Protocol[]][] = [
+  ["protomesh createServer", () => createServer({ services: matrixServices() }), all],
+  ["createServer's connect-node engine", () => connectEngineServer(matrixServices()), all],
   // grpc-js speaks gRPC only: Connect-protocol and gRPC-Web clients are checked to fail cleanly.
-  ["grpc-js binding", () => createGrpcJsServer({ services: createInteropServices() }), false],
+  ["grpc-js binding", () => createGrpcJsServer({ services: matrixServices() }), ["grpc"]],
 ];
-const cells = engines.flatMap(([engine, start, speaksAll]) =>
-  clients.map(([client, connect]) => ({
+const cells = engines.flatMap(([engine, start, speaks]) =>
+  clients.map(([client, protocol, connect]) => ({
     engine,
     client,
     start,
     connect,
-    supported: speaksAll || client.includes("gRPC transport") || client.startsWith("grpc-js"),
+    supported: speaks.includes(protocol),
   })),
 );
 
 describe.each(cells.filter((c) => c.supported))("$engine × $client", ({ start, connect }) => {
-  let server: Server;
+  let server: MatrixServer;
   let client: MatrixClient;
   beforeAll(async () => {
     server = start();
@@ -289,16 +419,20 @@ describe.each(cells.filter((c) => c.supported))("$engine × $client", ({ start, 
     expect(await client.stream([3, 0, 70_000, 5])).toEqual([3, 0, 70_000, 5]);
   });
 
-  it("an error with a message and google.rpc.Status details", async () => {
-    // No ':' here: connect-node's gRPC handler percent-encodes it (encodeURIComponent) and
-    // grpc-js decodes with decodeURI, which leaves "%3A" as is. gRPC's spec sends ':' plain.
-    const message = "out of stock ☺ 😈 100%";
-    const error = await client.fail(Code.FailedPrecondition, message);
-    expect(error).toEqual({
-      code: Code.FailedPrecondition,
-      message,
-      details: [{ code: Code.FailedPrecondition, message }],
-    });
+  it.each(errorMessages)(
+    "an error with a message and google.rpc.Status details: %j",
+    async (message) => {
+      const error = await client.fail(Code.FailedPrecondition, message);
+      expect(error).toEqual({
+        code: Code.FailedPrecondition,
+        message,
+        details: [{ code: Code.FailedPrecondition, message }],
+      });
+    },
+  );
+
+  it.each(errorMessages)("an error message alone, exact on arrival: %j", async (message) => {
+    expect(await client.failPlain(message)).toEqual({ code: Code.NotFound, message });
   });
 
   it("custom metadata both ways (text header, binary trailer)", async () => {
@@ -324,27 +458,35 @@ describe.each(cells.filter((c) => !c.supported))("$engine × $client", ({ start,
   });
 });
 
-describe("curl speaking the Connect protocol with JSON to a protomesh server", () => {
+describe.each([
+  ["protomesh createServer (lean engine)", () => createServer({ services: matrixServices() })],
+  ["createServer's connect-node engine", () => connectEngineServer(matrixServices())],
+] as const)("curl speaking the Connect protocol with JSON to %s", (_engine, start) => {
   const run = promisify(execFile);
-  let server: Server;
+  let server: MatrixServer;
   let url: string;
   beforeAll(async () => {
-    server = createServer({ services: createInteropServices() });
+    server = start();
     url = (await server.listen()).url;
   });
   afterAll(() => server.close());
 
-  async function curl(body: object): Promise<{ status: number; json: unknown }> {
+  async function curl(
+    body: object,
+    method = "UnaryCall",
+    headers: string[] = [],
+  ): Promise<{ status: number; json: unknown }> {
     const { stdout } = await run("curl", [
       "--silent",
       "--http2-prior-knowledge",
       "-H",
       "content-type: application/json",
+      ...headers.flatMap((header) => ["-H", header]),
       "-d",
       JSON.stringify(body),
       "-w",
       "\n%{http_code}",
-      `${url}/grpc.testing.TestService/UnaryCall`,
+      `${url}/grpc.testing.TestService/${method}`,
     ]);
     const cut = stdout.lastIndexOf("\n");
     return { status: Number(stdout.slice(cut + 1)), json: JSON.parse(stdout.slice(0, cut)) };
@@ -364,5 +506,12 @@ describe("curl speaking the Connect protocol with JSON to a protomesh server", (
       message: "no such order",
       details: [{ type: "grpc.testing.EchoStatus" }],
     });
+  });
+
+  it.each(errorMessages)("receives the exact error message: %j", async (message) => {
+    const header = `x-matrix-message: ${encodeURIComponent(message)}`;
+    const { status, json } = await curl({}, "UnimplementedCall", [header]);
+    expect(status).toBe(404);
+    expect(json).toEqual({ code: "not_found", message });
   });
 });

@@ -298,12 +298,19 @@ describe.each(transports)("over $name", (transport) => {
   });
 
   describe("timeouts and deadlines", () => {
-    it("puts the deadline on the wire", async () => {
+    it("puts the deadline on the wire: the client policy's, then the per-call value over it", async () => {
+      // Both above the contract's own 2 s, so the contract's deadline cannot pass for either.
       const server = await serve(() => ok);
-      await client(server.url, { ...quick, timeoutMs: 4_000 }).getOrder({});
-      const seen = server.calls[0]?.timeoutMs;
-      expect(seen).toBeGreaterThan(0);
-      expect(seen).toBeLessThanOrEqual(4_000);
+      const orders = client(server.url, { ...quick, timeoutMs: 4_000 });
+      await orders.getOrder({});
+      await orders.getOrder({}, { timeoutMs: 7_300 });
+      const [fromPolicy, perCall] = server.calls.map((call) => call.timeoutMs);
+      // What is left of the deadline when the handler reads it: at most the value, and only
+      // the time in transit less (generous, as the machine may be loaded).
+      expect(fromPolicy).toBeLessThanOrEqual(4_000);
+      expect(fromPolicy).toBeGreaterThan(3_000);
+      expect(perCall).toBeLessThanOrEqual(7_300);
+      expect(perCall).toBeGreaterThan(6_300);
     });
 
     it("cuts a hanging attempt at the per-attempt timeout and retries within the deadline", async () => {

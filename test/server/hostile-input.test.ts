@@ -128,13 +128,17 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
     await stillServes();
   });
 
-  it("answers an error before any message trailers-only, grpc-message percent-encoded", async () => {
+  it("answers an error before any message trailers-only, grpc-message encoded per gRPC's spec", async () => {
     const body = frame(
-      toBinary(StringValueSchema, create(StringValueSchema, { value: "fail:9:bad ü%" })),
+      toBinary(
+        StringValueSchema,
+        create(StringValueSchema, { value: "fail:9:bad: ü/, 100%\u0007" }),
+      ),
     );
     const response = await rawRequest(url, say, body);
     expect(response.headers["grpc-status"]).toBe(status(Code.FailedPrecondition));
-    expect(response.headers["grpc-message"]).toBe("bad%20%C3%BC%25");
+    // Printable ASCII but '%' as it is (not encodeURIComponent's "bad%3A%20"), the rest as %XX.
+    expect(response.headers["grpc-message"]).toBe("bad: %C3%BC/, 100%25%07");
     expect(response.trailers).toEqual({});
     expect(response.body.length).toBe(0);
   });
@@ -239,10 +243,28 @@ describe("hostile HTTP input", () => {
     await stillServes();
   });
 
-  it("drops a client that connects and sends nothing (slow client)", async () => {
-    const socket = connectTcp(Number(new URL(url).port), "127.0.0.1");
-    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    expect(socket.destroyed).toBe(true);
+  it("drops a client that connects and sends nothing (slow client) after the handshake timeout", async () => {
+    // Its own server, whose idle timeout (60 s) could not be what closes the socket in time.
+    const slow = createServer({
+      services: [echoService()],
+      logger: false,
+      handshakeTimeoutMs: 300,
+      idleTimeoutMs: 60_000,
+    });
+    const { port } = await slow.listen();
+    try {
+      const started = performance.now();
+      const socket = connectTcp(port, "127.0.0.1");
+      await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      const elapsed = performance.now() - started;
+      expect(socket.destroyed).toBe(true);
+      // Not at once (the server waited for bytes), and long before any idle sweep (60–120 s);
+      // generous above, as the machine may be loaded.
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(10_000);
+    } finally {
+      await slow.close();
+    }
   });
 
   it("closes an idle HTTP/2 connection with GOAWAY", async () => {

@@ -1,7 +1,8 @@
 import { request } from "node:http";
+import { connect as connectTls } from "node:tls";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
+import { ConnectError, createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -137,6 +138,26 @@ describe("TLS on the same port", () => {
     expect((await grpc.say({ value: "tls" })).value).toBe("tls");
     const h1 = echoClient(createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions }));
     expect((await h1.say({ value: "tls-h1" })).value).toBe("tls-h1");
+    // What each leg negotiated, as the TLS socket reports it: h2 when offered (first), else
+    // http/1.1.
+    const { port } = new URL(baseUrl);
+    const alpn = (protocols: string[]) =>
+      new Promise<string | false | null>((resolve, reject) => {
+        const socket = connectTls({
+          host: "127.0.0.1",
+          port: Number(port),
+          ca: certs.ca,
+          ALPNProtocols: protocols,
+        });
+        socket.once("error", reject);
+        socket.once("secureConnect", () => {
+          resolve(socket.alpnProtocol);
+          socket.destroy();
+        });
+      });
+    expect(await alpn(["h2", "http/1.1"])).toBe("h2");
+    expect(await alpn(["http/1.1"])).toBe("http/1.1");
+    expect(await alpn(["h2"])).toBe("h2");
   });
 
   it("requires a client certificate signed by the CA when asked to (mTLS)", async () => {
@@ -158,6 +179,14 @@ describe("TLS on the same port", () => {
       Health,
       createGrpcTransport({ baseUrl, nodeOptions: { ca: certs.ca } }),
     );
-    await expect(without.check({})).rejects.toThrow();
+    // Refused for want of a certificate (TLS 1.3's certificate_required alert), not any error.
+    const refused = await without.check({}).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).cause).toMatchObject({
+      code: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    });
   });
 });

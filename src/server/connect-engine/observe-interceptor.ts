@@ -1,7 +1,7 @@
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import type { CallObserver, ObservedCall } from "../../observe/index.js";
 import { correlationIdFromHeaders } from "../../observe/index.js";
-import { correlationIdKey } from "../with-call-context.js";
+import { correlationIdKey, observedCallKey } from "../with-call-context.js";
 
 /** The caller's address, set per request by the adapter's `contextValues`. */
 export const peerKey = createContextKey<string>("unknown", { description: "peer address" });
@@ -21,7 +21,8 @@ export function createObserveInterceptor(observer: CallObserver): Interceptor {
         request.method.name,
         protocolOf(request.header.get("content-type")),
       )
-      .begin(request.contextValues.get(peerKey), correlationId);
+      .begin(request.contextValues.get(peerKey), correlationId, request.header);
+    request.contextValues.set(observedCallKey, observed);
     try {
       const response = await next(request);
       if (!response.stream) {

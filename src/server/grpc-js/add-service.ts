@@ -28,6 +28,7 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { identityFromCertificate } from "../../auth/index.js";
 import {
   type CallObserver,
   correlationIdFromHeaders,
@@ -36,7 +37,12 @@ import {
 } from "../../observe/index.js";
 import { headersFromMetadata, metadataFromHeaders } from "../../transport/grpc-metadata.js";
 import type { ServiceRegistration } from "../service-registration.js";
-import { correlationIdKey, withCallContext } from "../with-call-context.js";
+import {
+  correlationIdKey,
+  observedCallKey,
+  peerIdentityKey,
+  withCallContext,
+} from "../with-call-context.js";
 import { createGrpcJsServiceDefinition } from "./grpc-js-service-definition.js";
 import { statusFromError } from "./grpc-js-status.js";
 import { hasHeaders } from "./metadata-headers.js";
@@ -83,6 +89,7 @@ interface CallLike {
   readonly metadata: Metadata;
   getDeadline(): Date | number;
   getPath(): string;
+  getAuthContext?(): { sslPeerCertificate?: Parameters<typeof identityFromCertificate>[0] };
   sendMetadata(metadata: Metadata): void;
   on(event: "cancelled", listener: () => void): unknown;
 }
@@ -97,7 +104,7 @@ type WritableCall = CallLike &
 type Controller = HandlerContext & { abort(reason?: unknown): void; observed: ObservedCall };
 
 /** Stands in when no observer is configured. */
-const unobserved: ObservedCall = { end() {} };
+const unobserved: ObservedCall = { attach() {}, end() {} };
 
 function startCall(
   service: DescService,
@@ -110,6 +117,9 @@ function startCall(
   const requestHeader = headersFromMetadata(call.metadata);
   // Chosen once so the access log and the handler's call context agree on it.
   const correlationId = correlationIdFromHeaders(requestHeader);
+  const observed = observer?.begin(call.getPeer(), correlationId, requestHeader) ?? unobserved;
+  // grpc-js reports a certificate only once TLS verified it (`authorized`).
+  const peerIdentity = identityFromCertificate(call.getAuthContext?.().sslPeerCertificate);
   const init = {
     service,
     method,
@@ -117,12 +127,14 @@ function startCall(
     requestMethod: "POST",
     url: call.getPath(),
     requestHeader,
-    contextValues: createContextValues().set(correlationIdKey, correlationId),
+    contextValues: createContextValues()
+      .set(correlationIdKey, correlationId)
+      .set(peerIdentityKey, peerIdentity)
+      .set(observedCallKey, observed),
   };
   const context = createHandlerContext(
     Number.isFinite(deadlineMs) ? { ...init, timeoutMs: deadlineMs - Date.now() } : init,
   );
-  const observed = observer?.begin(call.getPeer(), correlationId) ?? unobserved;
   call.on("cancelled", () => {
     observed.end(Code.Canceled);
     if (!context.signal.aborted) {

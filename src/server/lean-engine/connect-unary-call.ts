@@ -10,6 +10,7 @@ import {
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { appendCorrelationId, LeanCall, type LeanCallInit } from "./lean-call.js";
+import { respondRaw } from "./respond-raw.js";
 
 /** What a Connect unary call needs beyond a gRPC call's init: the body codec. */
 export interface ConnectUnaryInit extends LeanCallInit {
@@ -69,7 +70,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     if (!stream.destroyed && !stream.closed) {
       const headers = this.#headers(codeToHttpStatus(error.code), "application/json");
       for (const [name, value] of error.metadata) headers.push(name, value);
-      stream.respond(headers);
+      respondRaw(stream, headers);
       stream.end(errorToJsonBytes(error, {}));
       if (!stream.readableEnded) stream.close();
     }
@@ -107,7 +108,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     }
     this.finish(0);
     if (stream.destroyed) return;
-    stream.respond(this.#headers(200, json ? "application/json" : "application/proto"));
+    respondRaw(stream, this.#headers(200, json ? "application/json" : "application/proto"));
     stream.end(body);
   }
 

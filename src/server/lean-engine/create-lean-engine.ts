@@ -4,6 +4,7 @@ import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protoco
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import type { CallObserver } from "../../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../../observe/index.js";
+import { encodeGrpcMessage } from "../../transport/grpc-message.js";
 import type { ServiceRegistration } from "../service-registration.js";
 import { ConnectUnaryCall } from "./connect-unary-call.js";
 import { GrpcServerCall } from "./grpc-server-call.js";
@@ -22,8 +23,16 @@ export interface LeanEngineOptions {
 
 /** Serves the hot paths on raw HTTP/2 streams; everything else is left to connect-node. */
 export interface LeanEngine {
-  /** An `application/grpc` or `application/grpc+proto` request, any method kind, from `peer`. */
-  handleGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: string): void;
+  /**
+   * An `application/grpc` or `application/grpc+proto` request, any method kind, from `peer`
+   * ("ip:port"), whose connection's client certificate names `peerIdentity` (if any).
+   */
+  handleGrpc(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    peer: string,
+    peerIdentity?: string | undefined,
+  ): void;
   /**
    * A Connect unary request (POST, application/json or application/proto, uncompressed):
    * served and true, or false when it is anything else — connect-node then takes it.
@@ -32,6 +41,7 @@ export interface LeanEngine {
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     peer: string,
+    peerIdentity?: string | undefined,
   ): boolean;
 }
 
@@ -59,7 +69,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
   }
 
   return {
-    handleConnectUnary(stream, headers, peer) {
+    handleConnectUnary(stream, headers, peer, peerIdentity) {
       const contentType = headers["content-type"];
       const json = contentType === "application/json";
       if (!json && contentType !== "application/proto") return false;
@@ -73,12 +83,13 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         options.maxTimeoutMs,
       );
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeConnect.begin(peer, correlationId);
+      const observed = route.observeConnect.begin(peer, correlationId, headers);
       const call = new ConnectUnaryCall({
         route,
         stream,
         headers,
         correlationId,
+        peerIdentity,
         deadline: timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
         timeoutMs: timeout.timeoutMs,
         json,
@@ -93,7 +104,7 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       return true;
     },
 
-    handleGrpc(stream, headers, peer) {
+    handleGrpc(stream, headers, peer, peerIdentity) {
       const path = headers[":path"] ?? "";
       const route = routes.get(path);
       if (!route) {
@@ -137,13 +148,14 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
         timeoutMs = parsed.timeoutMs;
       }
       const correlationId = correlationIdOf(headers);
-      const observed = route.observeGrpc.begin(peer, correlationId);
+      const observed = route.observeGrpc.begin(peer, correlationId, headers);
       const acceptHeader = headers["grpc-accept-encoding"];
       new GrpcServerCall({
         route,
         stream,
         headers,
         correlationId,
+        peerIdentity,
         deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
         timeoutMs,
         encoding,
@@ -176,7 +188,7 @@ function respondError(stream: ServerHttp2Stream, error: ConnectError): void {
     "content-type": "application/grpc",
     "grpc-accept-encoding": "gzip,identity",
     "grpc-status": String(error.code),
-    "grpc-message": encodeURIComponent(error.rawMessage),
+    "grpc-message": encodeGrpcMessage(error.rawMessage),
   };
   stream.respond(headers, { endStream: true });
   // Whatever body the client still sends is not wanted.

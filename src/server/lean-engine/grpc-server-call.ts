@@ -4,9 +4,11 @@ import { create, type DescMessage, fromBinary, isMessage, toBinary } from "@bufb
 import { Code, ConnectError } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { runWithCallContext } from "../../context/index.js";
+import { encodeGrpcMessage } from "../../transport/grpc-message.js";
 import { createGrpcFrameReader, type GrpcFrame } from "./grpc-frame-reader.js";
 import { appendCorrelationId, callOf, ignore, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { createMessageQueue, type MessageQueue } from "./message-queue.js";
+import { respondRaw } from "./respond-raw.js";
 
 /** What one gRPC call needs beyond what every lean call needs. */
 export interface GrpcCallInit extends LeanCallInit {
@@ -75,7 +77,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         for (const [name, value] of Object.entries(trailers)) {
           if (value !== undefined) headers.push(name, String(value));
         }
-        stream.respond(headers, { endStream: true });
+        respondRaw(stream, headers, { endStream: true });
         stopReading();
       } else {
         this.#endWithTrailers(trailers, undefined, stopReading);
@@ -216,7 +218,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     }
     if (stream.destroyed) return;
     this.#headersSent = true;
-    stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+    respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
     this.#endOk(frame);
   }
 
@@ -233,14 +235,14 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         const frame = this.#encode(next.value);
         if (!this.#headersSent) {
           this.#headersSent = true;
-          stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+          respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
         }
         if (!stream.write(frame)) await drained(stream);
         if (this.done) return;
       }
       if (!this.#headersSent) {
         this.#headersSent = true;
-        stream.respond(this.#responseHeaders(), { waitForTrailers: true });
+        respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
       }
       this.#endOk(undefined);
     } catch (error) {
@@ -348,10 +350,15 @@ function singleFrame(body: Buffer | undefined, maxMessageBytes: number): GrpcFra
   throw new ConnectError("protocol error: more than one request message", Code.Internal);
 }
 
-/** The status trailers of an error, grpc-status-details-bin and error metadata included. */
+/**
+ * The status trailers of an error, grpc-status-details-bin and error metadata included (as
+ * Connect writes them), grpc-message encoded as gRPC's spec says (Connect's encodeURIComponent
+ * escapes ':' '/' ',', which grpc-js clients then show escaped).
+ */
 function errorTrailers(error: ConnectError): OutgoingHttpHeaders {
   const trailers: OutgoingHttpHeaders = {};
   for (const [name, value] of setTrailerStatus(new Headers(), error)) trailers[name] = value;
+  trailers["grpc-message"] = encodeGrpcMessage(error.rawMessage);
   return trailers;
 }
 

@@ -25,6 +25,8 @@ export interface LeanCallInit {
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
   readonly correlationId: string;
+  /** The verified client certificate's identity (TLS with client certificates), if any. */
+  readonly peerIdentity: string | undefined;
   readonly deadline: number | undefined;
   readonly timeoutMs: number | undefined;
   readonly maxReceiveMessageBytes: number;
@@ -64,7 +66,9 @@ export abstract class LeanCall<I extends LeanCallInit> {
       init.deadline,
       protocolName,
       init.correlationId,
+      init.peerIdentity,
     );
+    init.observed.attach(this.context);
   }
 
   /** Ends the call with an error, in the protocol's own shape. */

@@ -7,7 +7,8 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import type { CallContext } from "../../context/index.js";
+import type { Context as TraceContext } from "@opentelemetry/api";
+import type { CallContext, Principal } from "../../context/index.js";
 import { correlationIdHeader } from "../../observe/index.js";
 
 /**
@@ -20,6 +21,10 @@ import { correlationIdHeader } from "../../observe/index.js";
  */
 export class LeanHandlerContext implements HandlerContext, CallContext {
   readonly requestMethod = "POST";
+  /** Set by the auth check before the handler runs (see `withAuth`). */
+  principal: Principal | undefined = undefined;
+  /** The inbound call's trace context, when a tracer provider is registered. */
+  trace: TraceContext | undefined = undefined;
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #aborted = false;
@@ -38,7 +43,15 @@ export class LeanHandlerContext implements HandlerContext, CallContext {
     readonly protocolName: string,
     /** The inbound call's correlation id, inherited by outbound calls. */
     readonly correlationId: string,
+    /** The verified client certificate's identity, resolved once per connection. */
+    readonly peerIdentity: string | undefined,
   ) {}
+
+  /** One request header's value, read from the raw HTTP/2 headers (no web `Headers` built). */
+  requestHeaderValue(name: string): string | undefined {
+    const value = this.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
 
   get signal(): AbortSignal {
     if (!this.#controller) {

@@ -98,7 +98,7 @@ describe("Connect ServiceImpl on an @grpc/grpc-js Server", () => {
   it("answers INTERNAL for a non-Connect error, without leaking its message", async () => {
     const error = await rejection(client.emptyCall({}));
     expect(error.code).toBe(Code.Internal);
-    expect(error.rawMessage).not.toContain("postgres");
+    expect(error.rawMessage).toBe("internal error");
   });
 
   it("echoes metadata: request headers in, response headers and -bin trailers out", async () => {

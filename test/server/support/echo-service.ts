@@ -106,8 +106,8 @@ export function echoService(
     async say(request: StringValue, context: HandlerContext) {
       const input = request.value;
       if (input.startsWith("fail:")) {
-        const [, code, message] = input.split(":");
-        throw new ConnectError(message ?? "", Number(code) as Code);
+        const [, code, ...message] = input.split(":");
+        throw new ConnectError(message.join(":"), Number(code) as Code);
       }
       if (input.startsWith("sleep:")) {
         watch(context);

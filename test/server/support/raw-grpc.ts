@@ -1,4 +1,5 @@
 import { connect, constants, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
+import { decodeGrpcMessage } from "../../../src/transport/grpc-message.js";
 
 /** What a raw HTTP/2 exchange returned. */
 export interface RawResponse {
@@ -65,7 +66,7 @@ export function rawRequest(
         body: Buffer.concat(chunks),
         rstCode: stream.rstCode ?? constants.NGHTTP2_NO_ERROR,
         status,
-        message: message === undefined ? undefined : decodeURIComponent(message),
+        message: message === undefined ? undefined : decodeGrpcMessage(message),
       });
     });
     if (body) stream.end(body);

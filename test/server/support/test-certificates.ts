@@ -12,7 +12,17 @@ export interface TestCertificates {
   clientKey: string;
 }
 
-/** Made with the openssl CLI at test time, so no private key is ever committed. */
+/**
+ * Made with the openssl CLI at test time, in a temporary directory: these keys are never
+ * committed. One private key is committed on purpose, elsewhere: test/fixtures/tls/server.key,
+ * the interop server's (`npm run interop:server -- --use_tls`), because standard interop
+ * clients must be told one fixed CA to trust (gRPC's own repositories commit their interop test
+ * keys for the same reason). It is harmless: its certificate chains only to
+ * test/fixtures/tls/ca.pem, a CA nothing trusts unless told to, whose signing key was deleted
+ * when it was made (generate.sh), so no further certificate can be issued under it; and the key
+ * is public, so it must never serve anything but tests (test/fixtures/tls-fixtures.test.ts holds
+ * the tree to that).
+ */
 export function createTestCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), "protomesh-certs-"));
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });

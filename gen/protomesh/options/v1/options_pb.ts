@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protomesh/options/v1/options.proto.
  */
 export const file_protomesh_options_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("CiJwcm90b21lc2gvb3B0aW9ucy92MS9vcHRpb25zLnByb3RvEhRwcm90b21lc2gub3B0aW9ucy52MSKLAwoKQ2FsbFBvbGljeRIqCgd0aW1lb3V0GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE3Blcl9hdHRlbXB0X3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoFcmV0cnkYAyABKAsyIS5wcm90b21lc2gub3B0aW9ucy52MS5SZXRyeVBvbGljeRI0CgdoZWRnaW5nGAQgASgLMiMucHJvdG9tZXNoLm9wdGlvbnMudjEuSGVkZ2luZ1BvbGljeRI0Cgp2aXNpYmlsaXR5GAUgASgOMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuVmlzaWJpbGl0eRJDCg9jaXJjdWl0X2JyZWFrZXIYBiABKAsyKi5wcm90b21lc2gub3B0aW9ucy52MS5DaXJjdWl0QnJlYWtlclBvbGljeRI2CghidWxraGVhZBgHIAEoCzIkLnByb3RvbWVzaC5vcHRpb25zLnYxLkJ1bGtoZWFkUG9saWN5It8BCgtSZXRyeVBvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKA0SLgoHYmFja29mZhgCIAEoCzIdLnByb3RvbWVzaC5vcHRpb25zLnYxLkJhY2tvZmYSOQoPcmV0cnlhYmxlX2NvZGVzGAMgAygOMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuU3RhdHVzQ29kZRIcChRhbGxvd19ub25faWRlbXBvdGVudBgEIAEoCBIxCgZidWRnZXQYBSABKAsyIS5wcm90b21lc2gub3B0aW9ucy52MS5SZXRyeUJ1ZGdldCKfAQoHQmFja29mZhIqCgdpbml0aWFsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA21heBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgptdWx0aXBsaWVyGAMgASgBEiwKBmppdHRlchgEIAEoDjIcLnByb3RvbWVzaC5vcHRpb25zLnYxLkppdHRlciI8CgtSZXRyeUJ1ZGdldBINCgVyYXRpbxgBIAEoARIeChZtaW5fcmV0cmllc19wZXJfc2Vjb25kGAIgASgNIlUKDUhlZGdpbmdQb2xpY3kSFAoMbWF4X2F0dGVtcHRzGAEgASgNEi4KC2hlZGdlX2RlbGF5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBChRDaXJjdWl0QnJlYWtlclBvbGljeRIeChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgBIAEoDUgAEjkKCHNhbXBsaW5nGAIgASgLMiUucHJvdG9tZXNoLm9wdGlvbnMudjEuU2FtcGxpbmdUcmlnZ2VySAASMgoPaGFsZl9vcGVuX2FmdGVyGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjEKBXNjb3BlGAQgASgOMiIucHJvdG9tZXNoLm9wdGlvbnMudjEuQnJlYWtlclNjb3BlQgkKB3RyaWdnZXIiZAoPU2FtcGxpbmdUcmlnZ2VyEhEKCXRocmVzaG9sZBgBIAEoARIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWluaW11bV9ycHMYAyABKA0iOwoOQnVsa2hlYWRQb2xpY3kSFgoObWF4X2NvbmN1cnJlbnQYASABKA0SEQoJbWF4X3F1ZXVlGAIgASgNKlsKBkppdHRlchIWChJKSVRURVJfVU5TUEVDSUZJRUQQABIPCgtKSVRURVJfRlVMTBABEhcKE0pJVFRFUl9ERUNPUlJFTEFURUQQAhIPCgtKSVRURVJfTk9ORRADKlgKClZpc2liaWxpdHkSGgoWVklTSUJJTElUWV9VTlNQRUNJRklFRBAAEhUKEVZJU0lCSUxJVFlfUFVCTElDEAESFwoTVklTSUJJTElUWV9JTlRFUk5BTBACKmEKDEJyZWFrZXJTY29wZRIdChlCUkVBS0VSX1NDT1BFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TQ09QRV9NRVRIT0QQARIYChRCUkVBS0VSX1NDT1BFX1RBUkdFVBACKpIECgpTdGF0dXNDb2RlEhsKF1NUQVRVU19DT0RFX1VOU1BFQ0lGSUVEEAASGQoVU1RBVFVTX0NPREVfQ0FOQ0VMTEVEEAESFwoTU1RBVFVTX0NPREVfVU5LTk9XThACEiAKHFNUQVRVU19DT0RFX0lOVkFMSURfQVJHVU1FTlQQAxIhCh1TVEFUVVNfQ09ERV9ERUFETElORV9FWENFRURFRBAEEhkKFVNUQVRVU19DT0RFX05PVF9GT1VORBAFEh4KGlNUQVRVU19DT0RFX0FMUkVBRFlfRVhJU1RTEAYSIQodU1RBVFVTX0NPREVfUEVSTUlTU0lPTl9ERU5JRUQQBxIiCh5TVEFUVVNfQ09ERV9SRVNPVVJDRV9FWEhBVVNURUQQCBIjCh9TVEFUVVNfQ09ERV9GQUlMRURfUFJFQ09ORElUSU9OEAkSFwoTU1RBVFVTX0NPREVfQUJPUlRFRBAKEhwKGFNUQVRVU19DT0RFX09VVF9PRl9SQU5HRRALEh0KGVNUQVRVU19DT0RFX1VOSU1QTEVNRU5URUQQDBIYChRTVEFUVVNfQ09ERV9JTlRFUk5BTBANEhsKF1NUQVRVU19DT0RFX1VOQVZBSUxBQkxFEA4SGQoVU1RBVFVTX0NPREVfREFUQV9MT1NTEA8SHwobU1RBVFVTX0NPREVfVU5BVVRIRU5USUNBVEVEEBA6WgoGcG9saWN5Eh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYkpQDIAEoCzIgLnByb3RvbWVzaC5vcHRpb25zLnYxLkNhbGxQb2xpY3lSBnBvbGljeTpqCg5kZWZhdWx0X3BvbGljeRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiTlAMgASgLMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuQ2FsbFBvbGljeVINZGVmYXVsdFBvbGljeWIGcHJvdG8z", [file_google_protobuf_descriptor, file_google_protobuf_duration]);
+  fileDesc("CiJwcm90b21lc2gvb3B0aW9ucy92MS9vcHRpb25zLnByb3RvEhRwcm90b21lc2gub3B0aW9ucy52MSK7AwoKQ2FsbFBvbGljeRIqCgd0aW1lb3V0GAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE3Blcl9hdHRlbXB0X3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoFcmV0cnkYAyABKAsyIS5wcm90b21lc2gub3B0aW9ucy52MS5SZXRyeVBvbGljeRI0CgdoZWRnaW5nGAQgASgLMiMucHJvdG9tZXNoLm9wdGlvbnMudjEuSGVkZ2luZ1BvbGljeRI0Cgp2aXNpYmlsaXR5GAUgASgOMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuVmlzaWJpbGl0eRJDCg9jaXJjdWl0X2JyZWFrZXIYBiABKAsyKi5wcm90b21lc2gub3B0aW9ucy52MS5DaXJjdWl0QnJlYWtlclBvbGljeRI2CghidWxraGVhZBgHIAEoCzIkLnByb3RvbWVzaC5vcHRpb25zLnYxLkJ1bGtoZWFkUG9saWN5Ei4KBGF1dGgYCCABKAsyIC5wcm90b21lc2gub3B0aW9ucy52MS5BdXRoUG9saWN5It8BCgtSZXRyeVBvbGljeRIUCgxtYXhfYXR0ZW1wdHMYASABKA0SLgoHYmFja29mZhgCIAEoCzIdLnByb3RvbWVzaC5vcHRpb25zLnYxLkJhY2tvZmYSOQoPcmV0cnlhYmxlX2NvZGVzGAMgAygOMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuU3RhdHVzQ29kZRIcChRhbGxvd19ub25faWRlbXBvdGVudBgEIAEoCBIxCgZidWRnZXQYBSABKAsyIS5wcm90b21lc2gub3B0aW9ucy52MS5SZXRyeUJ1ZGdldCKfAQoHQmFja29mZhIqCgdpbml0aWFsGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA21heBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgptdWx0aXBsaWVyGAMgASgBEiwKBmppdHRlchgEIAEoDjIcLnByb3RvbWVzaC5vcHRpb25zLnYxLkppdHRlciI8CgtSZXRyeUJ1ZGdldBINCgVyYXRpbxgBIAEoARIeChZtaW5fcmV0cmllc19wZXJfc2Vjb25kGAIgASgNIlUKDUhlZGdpbmdQb2xpY3kSFAoMbWF4X2F0dGVtcHRzGAEgASgNEi4KC2hlZGdlX2RlbGF5GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIuMBChRDaXJjdWl0QnJlYWtlclBvbGljeRIeChRjb25zZWN1dGl2ZV9mYWlsdXJlcxgBIAEoDUgAEjkKCHNhbXBsaW5nGAIgASgLMiUucHJvdG9tZXNoLm9wdGlvbnMudjEuU2FtcGxpbmdUcmlnZ2VySAASMgoPaGFsZl9vcGVuX2FmdGVyGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjEKBXNjb3BlGAQgASgOMiIucHJvdG9tZXNoLm9wdGlvbnMudjEuQnJlYWtlclNjb3BlQgkKB3RyaWdnZXIiZAoPU2FtcGxpbmdUcmlnZ2VyEhEKCXRocmVzaG9sZBgBIAEoARIpCgZ3aW5kb3cYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLbWluaW11bV9ycHMYAyABKA0iOwoOQnVsa2hlYWRQb2xpY3kSFgoObWF4X2NvbmN1cnJlbnQYASABKA0SEQoJbWF4X3F1ZXVlGAIgASgNIuIBCgpBdXRoUG9saWN5EjwKDmF1dGhlbnRpY2F0aW9uGAEgASgOMiQucHJvdG9tZXNoLm9wdGlvbnMudjEuQXV0aGVudGljYXRpb24SDgoGc2NvcGVzGAIgAygJEjEKDHNjb3Blc19tYXRjaBgDIAEoDjIbLnByb3RvbWVzaC5vcHRpb25zLnYxLk1hdGNoEg0KBXJvbGVzGAQgAygJEjAKC3JvbGVzX21hdGNoGAUgASgOMhsucHJvdG9tZXNoLm9wdGlvbnMudjEuTWF0Y2gSEgoKaWRlbnRpdGllcxgGIAMoCSpbCgZKaXR0ZXISFgoSSklUVEVSX1VOU1BFQ0lGSUVEEAASDwoLSklUVEVSX0ZVTEwQARIXChNKSVRURVJfREVDT1JSRUxBVEVEEAISDwoLSklUVEVSX05PTkUQAypYCgpWaXNpYmlsaXR5EhoKFlZJU0lCSUxJVFlfVU5TUEVDSUZJRUQQABIVChFWSVNJQklMSVRZX1BVQkxJQxABEhcKE1ZJU0lCSUxJVFlfSU5URVJOQUwQAiphCgxCcmVha2VyU2NvcGUSHQoZQlJFQUtFUl9TQ09QRV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU0NPUEVfTUVUSE9EEAESGAoUQlJFQUtFUl9TQ09QRV9UQVJHRVQQAiqSBAoKU3RhdHVzQ29kZRIbChdTVEFUVVNfQ09ERV9VTlNQRUNJRklFRBAAEhkKFVNUQVRVU19DT0RFX0NBTkNFTExFRBABEhcKE1NUQVRVU19DT0RFX1VOS05PV04QAhIgChxTVEFUVVNfQ09ERV9JTlZBTElEX0FSR1VNRU5UEAMSIQodU1RBVFVTX0NPREVfREVBRExJTkVfRVhDRUVERUQQBBIZChVTVEFUVVNfQ09ERV9OT1RfRk9VTkQQBRIeChpTVEFUVVNfQ09ERV9BTFJFQURZX0VYSVNUUxAGEiEKHVNUQVRVU19DT0RFX1BFUk1JU1NJT05fREVOSUVEEAcSIgoeU1RBVFVTX0NPREVfUkVTT1VSQ0VfRVhIQVVTVEVEEAgSIwofU1RBVFVTX0NPREVfRkFJTEVEX1BSRUNPTkRJVElPThAJEhcKE1NUQVRVU19DT0RFX0FCT1JURUQQChIcChhTVEFUVVNfQ09ERV9PVVRfT0ZfUkFOR0UQCxIdChlTVEFUVVNfQ09ERV9VTklNUExFTUVOVEVEEAwSGAoUU1RBVFVTX0NPREVfSU5URVJOQUwQDRIbChdTVEFUVVNfQ09ERV9VTkFWQUlMQUJMRRAOEhkKFVNUQVRVU19DT0RFX0RBVEFfTE9TUxAPEh8KG1NUQVRVU19DT0RFX1VOQVVUSEVOVElDQVRFRBAQKmoKDkF1dGhlbnRpY2F0aW9uEh4KGkFVVEhFTlRJQ0FUSU9OX1VOU1BFQ0lGSUVEEAASGwoXQVVUSEVOVElDQVRJT05fUkVRVUlSRUQQARIbChdBVVRIRU5USUNBVElPTl9PUFRJT05BTBACKkIKBU1hdGNoEhUKEU1BVENIX1VOU1BFQ0lGSUVEEAASEAoMTUFUQ0hfQU5ZX09GEAESEAoMTUFUQ0hfQUxMX09GEAI6WgoGcG9saWN5Eh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYkpQDIAEoCzIgLnByb3RvbWVzaC5vcHRpb25zLnYxLkNhbGxQb2xpY3lSBnBvbGljeTpqCg5kZWZhdWx0X3BvbGljeRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxiTlAMgASgLMiAucHJvdG9tZXNoLm9wdGlvbnMudjEuQ2FsbFBvbGljeVINZGVmYXVsdFBvbGljeWIGcHJvdG8z", [file_google_protobuf_descriptor, file_google_protobuf_duration]);
 
 /**
  * CallPolicy is how a client calls a method, and who may call it.
@@ -79,6 +79,14 @@ export type CallPolicy = Message<"protomesh.options.v1.CallPolicy"> & {
    * @generated from field: protomesh.options.v1.BulkheadPolicy bulkhead = 7;
    */
   bulkhead?: BulkheadPolicy | undefined;
+
+  /**
+   * Who may call the method: authentication and the rights a caller must hold. Enforced by
+   * the server (every engine) and the gateway, never by clients.
+   *
+   * @generated from field: protomesh.options.v1.AuthPolicy auth = 8;
+   */
+  auth?: AuthPolicy | undefined;
 };
 
 /**
@@ -359,6 +367,66 @@ export const BulkheadPolicySchema: GenMessage<BulkheadPolicy> = /*@__PURE__*/
   messageDesc(file_protomesh_options_v1_options, 7);
 
 /**
+ * AuthPolicy says who may call a method. A method's policy overrides the service default
+ * field by field (a repeated field set on the method replaces the service's list).
+ *
+ * @generated from message protomesh.options.v1.AuthPolicy
+ */
+export type AuthPolicy = Message<"protomesh.options.v1.AuthPolicy"> & {
+  /**
+   * Whether the caller must be authenticated (a verified bearer token or a trusted client
+   * certificate). Default: REQUIRED for PUBLIC methods, OPTIONAL for INTERNAL ones.
+   *
+   * @generated from field: protomesh.options.v1.Authentication authentication = 1;
+   */
+  authentication: Authentication;
+
+  /**
+   * Scopes the caller's token must carry (its `scope` or `scp` claim). Empty: none needed.
+   *
+   * @generated from field: repeated string scopes = 2;
+   */
+  scopes: string[];
+
+  /**
+   * Whether `scopes` must all be present or any one suffices. Default MATCH_ALL_OF.
+   *
+   * @generated from field: protomesh.options.v1.Match scopes_match = 3;
+   */
+  scopesMatch: Match;
+
+  /**
+   * Roles the caller's token must carry (its `roles` claim). Empty: none needed.
+   *
+   * @generated from field: repeated string roles = 4;
+   */
+  roles: string[];
+
+  /**
+   * Whether `roles` must all be present or any one suffices. Default MATCH_ANY_OF.
+   *
+   * @generated from field: protomesh.options.v1.Match roles_match = 5;
+   */
+  rolesMatch: Match;
+
+  /**
+   * Service identities (from client certificates: URI SAN, DNS SAN, else CN; e.g.
+   * "spiffe://mesh.local/ns/shop/sa/order") allowed to call the method. Empty: any caller.
+   * Set, it also requires a client certificate with one of these identities.
+   *
+   * @generated from field: repeated string identities = 6;
+   */
+  identities: string[];
+};
+
+/**
+ * Describes the message protomesh.options.v1.AuthPolicy.
+ * Use `create(AuthPolicySchema)` to create a new message.
+ */
+export const AuthPolicySchema: GenMessage<AuthPolicy> = /*@__PURE__*/
+  messageDesc(file_protomesh_options_v1_options, 8);
+
+/**
  * Jitter spreads retries of many clients over time so they do not arrive in waves.
  *
  * @generated from enum protomesh.options.v1.Jitter
@@ -600,6 +668,74 @@ export enum StatusCode {
  */
 export const StatusCodeSchema: GenEnum<StatusCode> = /*@__PURE__*/
   enumDesc(file_protomesh_options_v1_options, 3);
+
+/**
+ * Authentication says whether a caller must prove who it is.
+ *
+ * @generated from enum protomesh.options.v1.Authentication
+ */
+export enum Authentication {
+  /**
+   * Inherit; the library default depends on the visibility (REQUIRED for PUBLIC).
+   *
+   * @generated from enum value: AUTHENTICATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The call fails with UNAUTHENTICATED without a valid credential.
+   *
+   * @generated from enum value: AUTHENTICATION_REQUIRED = 1;
+   */
+  REQUIRED = 1,
+
+  /**
+   * Anonymous callers are let in; a credential that is present must still be valid.
+   *
+   * @generated from enum value: AUTHENTICATION_OPTIONAL = 2;
+   */
+  OPTIONAL = 2,
+}
+
+/**
+ * Describes the enum protomesh.options.v1.Authentication.
+ */
+export const AuthenticationSchema: GenEnum<Authentication> = /*@__PURE__*/
+  enumDesc(file_protomesh_options_v1_options, 4);
+
+/**
+ * Match says how a list of required values is matched.
+ *
+ * @generated from enum protomesh.options.v1.Match
+ */
+export enum Match {
+  /**
+   * Inherit the field's default.
+   *
+   * @generated from enum value: MATCH_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * At least one of the values.
+   *
+   * @generated from enum value: MATCH_ANY_OF = 1;
+   */
+  ANY_OF = 1,
+
+  /**
+   * Every one of the values.
+   *
+   * @generated from enum value: MATCH_ALL_OF = 2;
+   */
+  ALL_OF = 2,
+}
+
+/**
+ * Describes the enum protomesh.options.v1.Match.
+ */
+export const MatchSchema: GenEnum<Match> = /*@__PURE__*/
+  enumDesc(file_protomesh_options_v1_options, 5);
 
 /**
  * The call policy of one method. Overrides the service's default_policy field by field.

@@ -1,0 +1,53 @@
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { GuardedService } from "../../../gen/protomesh/testing/v1/guarded_pb.js";
+import type { ServerAuthOptions } from "../../../src/auth/index.js";
+import { createGrpcJsServer } from "../../../src/server/grpc-js/index.js";
+import { createServer } from "../../../src/server/index.js";
+import { guardedService } from "./guarded-service.js";
+
+/** One way in: an engine and the protocol a client reaches it with. */
+export interface Engine {
+  readonly name: string;
+  readonly client: Client<typeof GuardedService>;
+}
+
+export interface Engines {
+  readonly engines: readonly Engine[];
+  close(): Promise<void>;
+}
+
+/**
+ * GuardedService with the same auth options on every engine: the lean engine (gRPC and Connect
+ * unary), connect-node (gRPC-Web) and the grpc-js binding, each over a real socket.
+ */
+export async function startEngines(auth: ServerAuthOptions | undefined): Promise<Engines> {
+  const server = createServer({ services: [guardedService()], logger: false, auth });
+  const grpcJs = createGrpcJsServer({ services: [guardedService()], logger: false, auth });
+  const url = (await server.listen()).url;
+  const grpcJsUrl = (await grpcJs.listen()).url;
+  const on = (name: string, transport: Transport): Engine => ({
+    name,
+    client: createClient(GuardedService, transport),
+  });
+  return {
+    engines: [
+      on("lean gRPC", createGrpcTransport({ baseUrl: url })),
+      on("lean Connect", createConnectTransport({ baseUrl: url, httpVersion: "2" })),
+      on("connect-node gRPC-Web", createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1" })),
+      on("grpc-js", createGrpcTransport({ baseUrl: grpcJsUrl })),
+    ],
+    async close() {
+      await Promise.all([server.close(), grpcJs.close()]);
+    },
+  };
+}
+
+/** Call options carrying a bearer token. */
+export function bearer(token: string): { headers: Record<string, string> } {
+  return { headers: { authorization: `Bearer ${token}` } };
+}
