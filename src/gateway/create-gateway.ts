@@ -179,7 +179,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         serveText(response, metrics.registry.metrics(), metrics.registry.contentType);
         return;
       }
-      return serveText(response, metrics.registry.metrics(), metrics.registry.contentType);
       if (path === readinessPath) {
         const ready = health.ready;
         response.statusCode = ready ? 200 : 503;
@@ -188,7 +187,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         return;
       }
       if (path === openapiPath) {
-        const body = (openapi ??= JSON.stringify(buildOpenApi(routes)));
+        openapi ??= JSON.stringify(buildOpenApi(routes));
+        const body = openapi;
         response.statusCode = 200;
         response.setHeader("content-type", "application/json");
         response.end(body);
