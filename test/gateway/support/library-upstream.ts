@@ -7,6 +7,8 @@ import { loadTestRegistry } from "./load-test-registry.js";
 export interface UpstreamLog {
   readonly calls: Map<string, number>;
   readonly headers: Headers[];
+  /** Streams whose caller went away (their signal aborted). */
+  cancelled: number;
 }
 
 export interface LibraryUpstream {
@@ -26,7 +28,7 @@ export async function startLibraryUpstream(): Promise<LibraryUpstream> {
   const service = registry.getService("protomesh.resttest.v1.LibraryService") as DescService;
   const message = (name: string) =>
     registry.getMessage(`protomesh.resttest.v1.${name}`) as DescMessage;
-  const log: UpstreamLog = { calls: new Map(), headers: [] };
+  const log: UpstreamLog = { calls: new Map(), headers: [], cancelled: 0 };
   const seen = (name: string, ctx: HandlerContext) => {
     log.calls.set(name, (log.calls.get(name) ?? 0) + 1);
     log.headers.push(ctx.requestHeader);
@@ -79,6 +81,7 @@ export async function startLibraryUpstream(): Promise<LibraryUpstream> {
     },
     async *listBooks(req, ctx) {
       seen("listBooks", ctx);
+      ctx.signal.addEventListener("abort", () => log.cancelled++);
       for (let i = 0; i < req.count; i++) {
         if (req.failAfter > 0 && i === req.failAfter) {
           throw new ConnectError("shelf collapsed", Code.DataLoss);
