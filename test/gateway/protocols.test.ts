@@ -1,12 +1,6 @@
 import { Writable } from "node:stream";
-import {
-  create,
-  type DescMessage,
-  type DescService,
-  fromBinary,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,7 +91,7 @@ describe.each(protocols)("%s through the gateway", (_name, transport) => {
   });
 });
 
-function grpcWebFrame(schema: DescMessage, init: object): Buffer {
+function grpcWebFrame(schema: DescMessage, init: Record<string, unknown>): Buffer {
   const bytes = toBinary(schema, create(schema, init));
   const frame = Buffer.alloc(5 + bytes.length);
   frame.writeUInt32BE(bytes.length, 1);
@@ -120,7 +114,7 @@ function readFrames(body: Buffer): { data: Buffer[]; trailer: string } {
 }
 
 describe("gRPC-Web text (application/grpc-web-text)", () => {
-  async function post(method: string, schema: DescMessage, init: object) {
+  async function post(method: string, schema: DescMessage, init: Record<string, unknown>) {
     const res = await fetch(`${base}/protomesh.resttest.v1.LibraryService/${method}`, {
       method: "POST",
       headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1" },
