@@ -8,6 +8,8 @@ if (tracing) console.log(`tracing: OTLP/HTTP to ${process.env.OTEL_EXPORTER_OTLP
 const mesh = await startMesh({
   orderPort: portFromEnv("ORDER_PORT", 8080),
   inventoryPort: portFromEnv("INVENTORY_PORT", 8081),
+  gatewayPort: portFromEnv("GATEWAY_PORT", 8090),
+  webPort: portFromEnv("WEB_PORT", 8091),
 });
 
 const body = JSON.stringify({
@@ -25,6 +27,16 @@ console.log(`order      ${mesh.order.url}  acme.order.v1.OrderService (calls inv
 console.log("Each port speaks gRPC, gRPC-Web and Connect over HTTP/2 cleartext. Try:");
 console.log(
   `curl --silent --http2-prior-knowledge -H 'Content-Type: application/json' -d '${body}' ${mesh.order.url}/acme.order.v1.OrderService/CreateOrder`,
+);
+console.log(
+  `gateway    ${mesh.gateway.url}  REST, Connect and gRPC-Web for browsers (public methods of order)`,
+);
+console.log(
+  `web        ${mesh.web}  a page that creates an order and watches it through the gateway`,
+);
+console.log("REST through the gateway:");
+console.log(
+  `curl --silent -H 'Content-Type: application/json' -d '${body}' ${mesh.gateway.url}/v1/orders`,
 );
 console.log("Ctrl-C stops the mesh.");
 

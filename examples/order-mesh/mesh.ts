@@ -1,5 +1,6 @@
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import { createGateway, type Gateway, type GatewayAddress } from "../../src/gateway/index.js";
 import {
   createClient,
   createServer,
@@ -9,16 +10,24 @@ import {
 } from "../../src/index.js";
 import { createInventoryService } from "./inventory-service.js";
 import { createOrderService } from "./order-service.js";
+import { startWebPage, type WebPage } from "./web-page.js";
 
 export interface MeshOptions {
   readonly host?: string;
   readonly orderPort?: number;
   readonly inventoryPort?: number;
+  /** The gateway (REST, Connect, gRPC-Web for browsers) in front of the order service. */
+  readonly gatewayPort?: number;
+  /** The demo page, served from its own origin. */
+  readonly webPort?: number;
 }
 
 export interface Mesh {
   readonly order: ServerAddress;
   readonly inventory: ServerAddress;
+  readonly gateway: GatewayAddress;
+  /** The demo page's URL: open it in a browser. */
+  readonly web: string;
   close(): Promise<void>;
 }
 
@@ -29,6 +38,13 @@ export const demoStock = { "sku-mug": 100, "sku-tee": 25 } as const;
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const host = options.host ?? "127.0.0.1";
   const servers: Server[] = [];
+  let gateway: Gateway | undefined;
+  let page: WebPage | undefined;
+  const closeEverything = async () => {
+    await page?.close();
+    await gateway?.close();
+    await closeAll(servers);
+  };
   try {
     const inventoryServer = createServer({
       services: [defineService(InventoryService, createInventoryService(demoStock))],
@@ -43,9 +59,17 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     servers.push(orderServer);
     const order = await orderServer.listen({ host, port: options.orderPort ?? 0 });
 
-    return { order, inventory, close: () => closeAll(servers) };
+    page = await startWebPage({ host, port: options.webPort ?? 0 });
+    gateway = createGateway({
+      upstreams: [{ services: [OrderService], baseUrl: order.url }],
+      cors: { allowedOrigins: [page.url] },
+    });
+    const gatewayAddress = await gateway.listen({ host, port: options.gatewayPort ?? 0 });
+    page.gatewayUrl = gatewayAddress.url;
+
+    return { order, inventory, gateway: gatewayAddress, web: page.url, close: closeEverything };
   } catch (error) {
-    await closeAll(servers);
+    await closeEverything();
     throw error;
   }
 }
