@@ -174,6 +174,7 @@ describe("the packed tarball", () => {
     const forbidden = tarballEntries.filter(
       (path) =>
         /^(test|bench|examples|contracts|\.ci|src|gen)\//.test(path) ||
+        /^proto\/protomesh\/(testing|bench)\//.test(path) ||
         /fixtures?\//.test(path) ||
         /\.test\.|\.spec\./.test(path) ||
         (path.endsWith(".ts") && !path.endsWith(".d.ts")),
