@@ -12,13 +12,19 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { MethodCheck } from "../auth/index.js";
 import type { CallObserver } from "../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
 import { forwardFromHeaders } from "./forward-headers.js";
 
 export interface ConnectRoutesOptions {
   /** The public methods, each with the resilient transport of its upstream. */
-  readonly methods: readonly { readonly method: DescMethod; readonly upstream: Transport }[];
+  readonly methods: readonly {
+    readonly method: DescMethod;
+    readonly upstream: Transport;
+    /** The edge auth check; undefined when none. */
+    readonly check: MethodCheck | undefined;
+  }[];
   readonly observer: CallObserver;
   readonly forwardedHeaders: readonly string[];
   readonly maxTimeoutMs: number;
@@ -37,8 +43,8 @@ export function createConnectRoutes(options: ConnectRoutesOptions): Map<string, 
     connect: true,
     readMaxBytes: options.maxRequestBytes,
   });
-  for (const { method, upstream } of options.methods) {
-    const forward = new Forwarder(method, upstream, options);
+  for (const { method, upstream, check } of options.methods) {
+    const forward = new Forwarder(method, upstream, check, options);
     if (method.methodKind === "unary") {
       router.rpc(method as DescMethodUnary, (req: Message, ctx: HandlerContext) =>
         forward.unary(req, ctx),
@@ -59,6 +65,7 @@ class Forwarder {
   constructor(
     private readonly method: DescMethod,
     private readonly upstream: Transport,
+    private readonly check: MethodCheck | undefined,
     private readonly options: ConnectRoutesOptions,
   ) {}
 
@@ -81,6 +88,8 @@ class Forwarder {
   async unary(req: Message, ctx: HandlerContext): Promise<Message> {
     const { observed, header, timeoutMs } = this.begin(ctx);
     try {
+      if (this.check)
+        await this.check(ctx.requestHeader.get("authorization") ?? undefined, undefined);
       const res = await this.upstream.unary(
         this.method as DescMethodUnary,
         ctx.signal,
@@ -104,6 +113,8 @@ class Forwarder {
     const { observed, header, timeoutMs } = this.begin(ctx);
     let code: Code | 0 = Code.Canceled;
     try {
+      if (this.check)
+        await this.check(ctx.requestHeader.get("authorization") ?? undefined, undefined);
       const res = await this.upstream.stream(
         this.method as DescMethodServerStreaming,
         ctx.signal,

@@ -16,6 +16,7 @@ import {
 } from "@connectrpc/connect-node";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
+import { createServerAuth, type MethodCheck, type ServerAuthOptions } from "../auth/index.js";
 import { compileHttpRules, type HttpRoute } from "../contract/http-rule/index.js";
 import { readMethodContract } from "../contract/index.js";
 import {
@@ -70,6 +71,13 @@ export interface GatewayOptions {
   readonly openapiPath?: string | false | undefined;
   /** How often upstream health is checked for readiness. Default 5 s. */
   readonly healthIntervalMs?: number | undefined;
+  /**
+   * Check callers at the edge, as a protomesh server would (each method's contract `auth`
+   * policy; PUBLIC methods need an authenticated caller): a refused call gets 401 with
+   * `WWW-Authenticate` (or 403) and never reaches the upstream. Default none: the gateway
+   * forwards `authorization` and leaves the decision to the upstream.
+   */
+  readonly auth?: ServerAuthOptions | undefined;
   /** TLS (h2 and HTTP/1.1 by ALPN); default cleartext HTTP/1.1 and h2c prior knowledge. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
 }
@@ -113,6 +121,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger === false ? undefined : (options.logger ?? defaultLogger());
   const observer = createCallObserver({ metrics, logger });
 
+  const serverAuth = options.auth ? createServerAuth(options.auth) : undefined;
+  const checkOf = (method: DescMethod): MethodCheck | undefined => serverAuth?.forMethod(method);
   const upstreamByMethod = new Map<DescMethod, Transport>();
   const services = [];
   for (const u of upstreams) {
@@ -127,7 +137,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes = compileHttpRules(services, { include: (m) => upstreamByMethod.has(m) });
   const table = new RouteTable(routes);
   const connectPaths = createConnectRoutes({
-    methods: [...upstreamByMethod].map(([method, upstream]) => ({ method, upstream })),
+    methods: [...upstreamByMethod].map(([method, upstream]) => ({
+      method,
+      upstream,
+      check: checkOf(method),
+    })),
     observer,
     forwardedHeaders,
     maxTimeoutMs,
@@ -137,7 +151,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const observers = new Map<HttpRoute, MethodObserver>();
   for (const r of routes)
     observers.set(r, observer.forMethod(r.method.parent.typeName, r.method.name, "rest"));
+  const checks = new Map<HttpRoute, MethodCheck | undefined>();
+  for (const r of routes) checks.set(r, checkOf(r.method));
   const rest: RestContext = {
+    checkOf: (route) => checks.get(route),
     upstreamOf: (route) => upstreamByMethod.get(route.method) as Transport,
     observerOf: (route) => observers.get(route) as MethodObserver,
     forwardedHeaders,

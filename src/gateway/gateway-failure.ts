@@ -39,6 +39,8 @@ export function sendStatusJson(
     (e as Partial<GatewayFailure>).httpStatus === undefined ? undefined : (e as GatewayFailure);
   response.statusCode = failure ? failure.httpStatus : httpStatusOf(e.code);
   if (failure?.allow) response.setHeader("allow", failure.allow.join(", "));
+  const challenge = e.metadata.get("www-authenticate");
+  if (challenge) response.setHeader("www-authenticate", challenge);
   response.setHeader("content-type", "application/json");
   response.end(JSON.stringify(statusJson(e, registry)));
 }

@@ -13,6 +13,7 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import type { MethodCheck } from "../../auth/index.js";
 import type { HttpRoute } from "../../contract/http-rule/index.js";
 import type { MethodObserver } from "../../observe/index.js";
 import { forwardFromNode } from "../forward-headers.js";
@@ -29,6 +30,8 @@ import type { RouteMatch } from "./route-table.js";
 
 /** What every REST call of one gateway shares, built once. */
 export interface RestContext {
+  /** The method's auth check at the edge; undefined when none. */
+  readonly checkOf: (route: HttpRoute) => MethodCheck | undefined;
   readonly upstreamOf: (route: HttpRoute) => Transport;
   readonly observerOf: (route: HttpRoute) => MethodObserver;
   readonly forwardedHeaders: readonly string[];
@@ -63,6 +66,8 @@ export async function serveRest(
   };
   response.once("close", onClose);
   try {
+    const check = ctx.checkOf(route);
+    if (check) await check(headerValue(request.headers.authorization), undefined);
     const body =
       route.body.kind === "none" ? undefined : await readBody(request, ctx.maxRequestBytes);
     const input = readRestRequest(match, query, body, ctx.queryFields, ctx.jsonRead);
@@ -198,6 +203,10 @@ function tooLarge(limit: number): GatewayFailure {
 
 async function* one(message: Message): AsyncIterable<Message> {
   yield message;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function peerOf(request: NodeRequest): string {
