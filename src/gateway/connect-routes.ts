@@ -8,6 +8,7 @@ import {
   Code,
   ConnectError,
   createConnectRouter,
+  createContextKey,
   type HandlerContext,
   type Transport,
 } from "@connectrpc/connect";
@@ -16,6 +17,9 @@ import type { MethodCheck } from "../auth/index.js";
 import type { CallObserver } from "../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
 import { forwardFromHeaders } from "./forward-headers.js";
+
+/** The caller's address ("ip:port"), set per request for the access log. */
+export const peerKey = createContextKey<string>("unknown", { description: "gateway peer" });
 
 export interface ConnectRoutesOptions {
   /** The public methods, each with the resilient transport of its upstream. */
@@ -78,7 +82,7 @@ class Forwarder {
     const protocol = ctx.protocolName === "connect" ? "connect" : "grpc-web";
     const observed = this.options.observer
       .forMethod(this.method.parent.typeName, this.method.name, protocol)
-      .begin(ctx.requestHeader.get("x-forwarded-for") ?? "unknown", id);
+      .begin(ctx.values.get(peerKey), id);
     const header = forwardFromHeaders(ctx.requestHeader, this.options.forwardedHeaders, id);
     const asked = ctx.timeoutMs();
     const timeoutMs = asked === undefined ? undefined : Math.min(asked, this.options.maxTimeoutMs);

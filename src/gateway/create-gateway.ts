@@ -7,8 +7,7 @@ import {
   type Socket,
 } from "node:net";
 import type { DescMethod, Registry as TypeRegistry } from "@bufbuild/protobuf";
-import type { Transport } from "@connectrpc/connect";
-import { Code } from "@connectrpc/connect";
+import { Code, createContextValues, type Transport } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   universalRequestFromNodeRequest,
@@ -27,7 +26,7 @@ import {
   createServerMetrics,
   type MethodObserver,
 } from "../observe/index.js";
-import { createConnectRoutes } from "./connect-routes.js";
+import { createConnectRoutes, peerKey } from "./connect-routes.js";
 import { Cors, type GatewayCorsOptions } from "./cors.js";
 import { forwardedHeaderNames } from "./forward-headers.js";
 import { gatewayDefaults } from "./gateway-defaults.js";
@@ -281,7 +280,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   function serveConnect(handler: UniversalHandler, request: NodeRequest, response: NodeResponse) {
     const text = isGrpcWebText(request.headers["content-type"]);
-    let uReq = universalRequestFromNodeRequest(request, response, undefined, undefined);
+    const values = createContextValues().set(peerKey, peerOf(request));
+    let uReq = universalRequestFromNodeRequest(request, response, undefined, values);
     if (text) uReq = grpcWebTextRequest(uReq);
     handler(uReq)
       .then((uRes) =>
@@ -293,6 +293,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         response.end();
       });
   }
+}
+
+function peerOf(request: NodeRequest): string {
+  const s = request.socket;
+  return `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`;
 }
 
 function serveText(response: NodeResponse, text: Promise<string>, type: string): void {

@@ -11,7 +11,7 @@ import { loadTestRegistry } from "./support/load-test-registry.js";
 let upstream: LibraryUpstream;
 let gateway: Gateway;
 let base: string;
-const logLines: { protocol?: string; method?: string }[] = [];
+const logLines: { protocol?: string; method?: string; peer?: string }[] = [];
 const allowedOrigin = "http://page.example";
 
 beforeAll(async () => {
@@ -281,6 +281,7 @@ describe("observability and health", () => {
         },
       )
       .toEqual(new Set(["rest", "connect", "grpc-web"]));
+    for (const line of logLines) expect(line.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(
       /grpc_server_handled_total\{[^}]*grpc_method="GetBook"[^}]*grpc_code="OK"[^}]*\} [1-9]/,
