@@ -213,13 +213,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const found = table.match(method, path);
     if (found.kind === "found") {
-      void serveRest(
+      serveRest(
         request,
         response,
         found.match,
         q === -1 ? "" : url.slice(q + 1),
         requestId,
         rest,
+      ).catch(
+        // Only a bug gets here (serveRest answers every failure): never leave the caller hanging.
+        () => response.destroy(),
       );
     } else if (found.kind === "wrong-verb") {
       request.resume();
