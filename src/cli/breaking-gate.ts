@@ -2,8 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatGateFinding, type GateFinding } from "../contract/policy-gate.js";
 import { runBuf } from "./buf-runner.js";
 import { CliError } from "./cli-error.js";
+import { runPolicyGate } from "./run-policy-gate.js";
 
 /**
  * Where the released contracts live: a buf image committed in the tree. CI runs on a fresh
@@ -31,6 +33,8 @@ export interface BreakingGateResult {
   readonly against: string;
   /** buf's report naming each breaking change, or why nothing was compared. */
   readonly report: string;
+  /** What the contract-policy gate found (errors fail the gate, warnings do not). */
+  readonly findings: readonly GateFinding[];
 }
 
 /** Fails when proto/ breaks a consumer of the baseline contracts; see `releasedImagePath`. */
@@ -45,6 +49,7 @@ export function checkBreaking(options: BreakingGateOptions): BreakingGateResult 
       ok: true,
       against,
       report: `no released contracts at ${releasedImagePath} yet: nothing to break (run protomesh release)`,
+      findings: [],
     };
   }
   return compareWithGitRef(cwd, against);
@@ -57,7 +62,12 @@ function compareWithGitRef(cwd: string, ref: string): BreakingGateResult {
   }
   const hasProto = git(cwd, ["cat-file", "-e", `${ref}:proto`]).status === 0;
   if (!hasProto) {
-    return { ok: true, against: ref, report: `${ref} has no proto/: nothing to break` };
+    return {
+      ok: true,
+      against: ref,
+      report: `${ref} has no proto/: nothing to break`,
+      findings: [],
+    };
   }
   // The ref's tree is exported to a directory rather than read with buf's `.git#ref=` input,
   // which needs the ref fetched in buf's own way and the ref's buf.yaml to exist.
@@ -92,7 +102,17 @@ function compare(cwd: string, input: string, label: string): BreakingGateResult 
     // 100 is buf's "found problems"; anything else means buf could not compare at all.
     throw new CliError(`buf breaking could not compare with ${label}:\n${result.output}`);
   }
-  return { ok: result.status === 0, against: label, report: result.output };
+  // buf compares the wire and the generated code; the policy gate compares what buf cannot
+  // see: custom options (the call policy) and google.api.http bindings.
+  const findings = runPolicyGate(cwd, input);
+  const gateFailed = findings.some((f) => f.severity === "error");
+  const report = [result.output, ...findings.map(formatGateFinding)].filter((l) => l !== "");
+  return {
+    ok: result.status === 0 && !gateFailed,
+    against: label,
+    report: report.join("\n"),
+    findings,
+  };
 }
 
 function git(cwd: string, args: readonly string[]) {

@@ -63,5 +63,9 @@ function binDirs(cwd: string): string[] {
   const own = join(import.meta.dirname, "..", "..", "node_modules", ".bin");
   const ownBuilt = join(import.meta.dirname, "..", "..", "..", "node_modules", ".bin");
   for (const bin of [own, ownBuilt]) if (existsSync(bin) && !dirs.includes(bin)) dirs.push(bin);
+  // Running from sources, protoc-gen-protomesh is not linked anywhere: its launcher is here
+  // (absent from the built package, whose bin npm links into the project's node_modules/.bin).
+  const launcher = join(import.meta.dirname, "..", "plugin", "launcher");
+  if (existsSync(launcher)) dirs.push(launcher);
   return dirs;
 }

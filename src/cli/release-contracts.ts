@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { formatGateFinding } from "../contract/policy-gate.js";
 import { releasedImagePath } from "./breaking-gate.js";
 import { runBuf } from "./buf-runner.js";
+import { runPolicyGate } from "./run-policy-gate.js";
 
 export interface ReleaseResult {
   readonly ok: boolean;
@@ -25,6 +27,15 @@ export function releaseContracts(options: { readonly cwd: string }): ReleaseResu
       return {
         ok: false,
         report: `refusing to release: proto/ breaks the previous release\n${check.output}`,
+      };
+    }
+    const policyBreaks = runPolicyGate(cwd, releasedImagePath).filter(
+      (f) => f.severity === "error",
+    );
+    if (policyBreaks.length > 0) {
+      return {
+        ok: false,
+        report: `refusing to release: proto/ breaks the previous release's call policies\n${policyBreaks.map(formatGateFinding).join("\n")}`,
       };
     }
   }

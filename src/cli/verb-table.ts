@@ -49,6 +49,11 @@ export const verbTable: readonly VerbEntry[] = [
     load: async () => (await import("./verbs/check-gen-verb.js")).checkGenVerb,
   },
   {
+    name: "policies",
+    summary: "print every method's effective call policy, from the sources or a server",
+    load: async () => (await import("./verbs/policies-verb.js")).policiesVerb,
+  },
+  {
     name: "call",
     summary: "call a method by server reflection: call <url> <pkg.Service/Method> [-d JSON]",
     load: async () => (await import("./verbs/call-verb.js")).callVerb,

@@ -87,6 +87,16 @@ describe("protomesh init and new service", () => {
     expect((await runProtomesh(["generate"], { cwd: root })).code).toBe(0);
     expect(existsSync(join(root, "gen/acme/billing/v1/invoice_line_service_pb.js"))).toBe(true);
     expect(existsSync(join(root, "gen/acme/billing/v1/invoice_line_service_pb.d.ts"))).toBe(true);
+    // protoc-gen-protomesh, as init's buf.gen.yaml asks: a client factory, policies and a fake.
+    const generated = readFileSync(
+      join(root, "gen/acme/billing/v1/invoice_line_service_protomesh.d.ts"),
+      "utf8",
+    );
+    expect(generated).toContain("export declare function createInvoiceLineServiceClient(");
+    expect(generated).toContain("export declare function createInvoiceLineServiceFake(");
+    expect(existsSync(join(root, "gen/acme/billing/v1/invoice_line_service_protomesh.js"))).toBe(
+      true,
+    );
     expect((await runProtomesh(["check-gen"], { cwd: root })).code).toBe(0);
     const again = await runProtomesh(["new", "service", "acme.billing.v1.InvoiceLineService"], {
       cwd: root,

@@ -187,7 +187,10 @@ describe("the packed tarball", () => {
       readFileSync(join(project, "node_modules", "protomesh", "package.json"), "utf8"),
     ) as Record<string, unknown>;
     expect(packed.private).toBeUndefined();
-    expect(packed.bin).toEqual({ protomesh: "./dist/src/cli/main.js" });
+    expect(packed.bin).toEqual({
+      protomesh: "./dist/src/cli/main.js",
+      "protoc-gen-protomesh": "./dist/src/plugin/bin.js",
+    });
     const exports = packed.exports as Record<string, { types?: string; default?: string }>;
     for (const [subpath, target] of Object.entries(exports)) {
       if (subpath === "./package.json") continue;
@@ -275,6 +278,35 @@ process.exit(0);
       ])) as [string];
       const url = line.trim();
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+      // protoc-gen-protomesh's output: the typed fake and client factory, with no network.
+      writeFileSync(
+        join(team(), "fake.mjs"),
+        `import { Code } from "@connectrpc/connect";
+import {
+  cartServicePolicies,
+  createCartServiceClient,
+  createCartServiceFake,
+} from "./gen/acme/shop/v1/cart_service_protomesh.js";
+
+const fake = createCartServiceFake({
+  implementation: { getCart: (request) => ({ cart: { id: request.id } }) },
+  failures: { getCart: { code: Code.Unavailable, times: 1 } },
+});
+const carts = createCartServiceClient({
+  transport: fake.transport,
+  policy: { retry: { backoff: { initialMs: 1, maxMs: 2 } } },
+});
+const response = await carts.getCart({ id: "cart-2" });
+console.log(JSON.stringify({
+  id: response.cart.id,
+  calls: fake.callsTo("getCart").length,
+  timeoutMs: cartServicePolicies.getCart.timeoutMs,
+}));
+`,
+      );
+      const viaFake = await ok(node(), ["fake.mjs"], { cwd: team() });
+      expect(JSON.parse(viaFake.stdout)).toEqual({ id: "cart-2", calls: 2, timeoutMs: 10_000 });
 
       const client = await ok(node(), ["client.mjs", url], { cwd: team() });
       expect(JSON.parse(client.stdout)).toEqual({

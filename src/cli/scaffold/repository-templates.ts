@@ -49,7 +49,15 @@ plugins:
     opt:
       - target=js+dts
       - import_extension=js
-  # protoc-gen-protomesh (client factories, typed fakes, OpenAPI) will join here.
+  # Per file with services: typed client factories, each method's resolved call policy and
+  # typed fakes for tests; it fails on a contract error (file.proto:line:col: message).
+  - local: protoc-gen-protomesh
+    out: gen
+    include_imports: false
+    strategy: all
+    opt:
+      - target=js+dts
+      - import_extension=js
 `;
 
 const ciScript = `#!/bin/sh

@@ -1,0 +1,5 @@
+export type { ContractCheck, ContractFinding, Severity } from "./check-contracts.js";
+export { checkContracts, formatFinding } from "./check-contracts.js";
+export type { PluginOptions } from "./plugin-options.js";
+export type { PluginReporter } from "./protoc-gen-protomesh.js";
+export { createProtomeshPlugin, protocGenProtomesh } from "./protoc-gen-protomesh.js";

@@ -1,0 +1,7 @@
+export type {
+  FakeCall,
+  FakeFailure,
+  ServiceFake,
+  ServiceFakeOptions,
+} from "./create-service-fake.js";
+export { createServiceFake } from "./create-service-fake.js";

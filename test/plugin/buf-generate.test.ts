@@ -1,0 +1,111 @@
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runBuf } from "../../src/cli/buf-runner.js";
+
+const repoRoot = resolve(import.meta.dirname, "../..");
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const contract = (policy: string) => `syntax = "proto3";
+
+package acme.stock.v1;
+
+import "protomesh/options/v1/options.proto";
+
+// StockService counts stock.
+service StockService {
+  // Count counts one product.
+  rpc Count(CountRequest) returns (CountResponse) {
+    option (protomesh.options.v1.policy) = {${policy}};
+  }
+}
+
+// CountRequest names a product.
+message CountRequest {
+  // The product.
+  string sku = 1;
+}
+
+// CountResponse carries a count.
+message CountResponse {
+  // Units.
+  uint32 units = 1;
+}
+`;
+
+/** A workspace generating with protoc-gen-es and protoc-gen-protomesh, run from its sources. */
+function workspace(): string {
+  const cwd = mkdtempSync(join(tmpdir(), "protomesh-bufgen-"));
+  dirs.push(cwd);
+  writeFileSync(join(cwd, "buf.yaml"), "version: v2\nmodules:\n  - path: proto\n");
+  writeFileSync(
+    join(cwd, "buf.gen.yaml"),
+    [
+      "version: v2",
+      "clean: true",
+      "plugins:",
+      "  - local: protoc-gen-es",
+      "    out: gen",
+      "    opt: [target=ts, import_extension=js]",
+      `  - local: ["node", ${JSON.stringify(join(repoRoot, "src/plugin/from-sources.mjs"))}]`,
+      "    out: gen",
+      "    opt: [target=ts, import_extension=js]",
+      "",
+    ].join("\n"),
+  );
+  cpSync(join(repoRoot, "proto/protomesh"), join(cwd, "proto/protomesh"), { recursive: true });
+  symlinkSync(join(repoRoot, "node_modules"), join(cwd, "node_modules"));
+  mkdirSync(join(cwd, "proto/acme/stock/v1"), { recursive: true });
+  return cwd;
+}
+
+function listGen(cwd: string): string[] {
+  return readdirSync(join(cwd, "gen"), { recursive: true, encoding: "utf8" }).sort();
+}
+
+describe("buf generate with protoc-gen-protomesh", () => {
+  it("has a bin shim that runs the plugin", () => {
+    const out = execFileSync(
+      join(repoRoot, "node_modules/.bin/tsx"),
+      [join(repoRoot, "src/plugin/bin.ts"), "--version"],
+      { encoding: "utf8" },
+    );
+    expect(out.trim()).toMatch(/^protoc-gen-protomesh v\d+\.\d+\.\d+$/);
+  });
+
+  it("fails on a contract error with protoc's file:line:col, and leaves gen/ as it was", () => {
+    const cwd = workspace();
+    const proto = join(cwd, "proto/acme/stock/v1/stock.proto");
+    writeFileSync(proto, contract("timeout: {seconds: 2}"));
+    const good = runBuf(["generate"], cwd);
+    expect(good.status, good.output).toBe(0);
+    const before = listGen(cwd);
+    expect(before).toContain(join("acme", "stock", "v1", "stock_protomesh.ts"));
+    const generated = join(cwd, "gen/acme/stock/v1/stock_protomesh.ts");
+    expect(readFileSync(generated, "utf8")).toContain("timeoutMs: 2000,");
+
+    writeFileSync(proto, contract("timeout: {seconds: 7200}"));
+    const bad = runBuf(["generate"], cwd);
+    expect(bad.status).not.toBe(0);
+    expect(bad.output).toContain(
+      "acme/stock/v1/stock.proto:11:55: Count: timeout must be more than 0s and at most 1h, got 7200s",
+    );
+    // buf writes nothing when a plugin fails, and clean: true did not empty gen/ first.
+    expect(listGen(cwd)).toEqual(before);
+    expect(readFileSync(generated, "utf8")).toContain("timeoutMs: 2000,");
+  });
+});
