@@ -15,6 +15,8 @@ const mesh = await startMesh({
   orderPort: portFromEnv("ORDER_PORT", 8080),
   inventoryPort: portFromEnv("INVENTORY_PORT", 8081),
   notificationPort: portFromEnv("NOTIFICATION_PORT", 8082),
+  gatewayPort: portFromEnv("GATEWAY_PORT", 8090),
+  webPort: portFromEnv("WEB_PORT", 8091),
   events,
   log: (line) => console.log(line),
 });
@@ -44,6 +46,16 @@ console.log(
 );
 console.log(
   `  curl --silent --http2-prior-knowledge -H 'Content-Type: application/json' -d '${body.replace("cus_42", unreachableCustomer)}' ${mesh.order.url}/acme.order.v1.OrderService/CreateOrder`,
+);
+console.log(
+  `gateway    ${mesh.gateway.url}  REST, Connect and gRPC-Web for browsers (public methods of order)`,
+);
+console.log(
+  `web        ${mesh.web}  a page that creates an order and watches it through the gateway`,
+);
+console.log("REST through the gateway:");
+console.log(
+  `curl --silent -H 'Content-Type: application/json' -d '${body}' ${mesh.gateway.url}/v1/orders`,
 );
 console.log("Ctrl-C stops the mesh.");
 

@@ -1,6 +1,7 @@
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
 import { NotificationService } from "../../gen/acme/notification/v1/notification_service_pb.js";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import { createGateway, type Gateway, type GatewayAddress } from "../../src/gateway/index.js";
 import {
   createClient,
   createServer,
@@ -16,6 +17,7 @@ import {
   createNotifier,
 } from "./notification-service.js";
 import { createOrderService } from "./order-service.js";
+import { startWebPage, type WebPage } from "./web-page.js";
 
 export interface MeshOptions {
   readonly host?: string;
@@ -26,12 +28,19 @@ export interface MeshOptions {
   readonly events?: EventBackbone;
   /** Where the notification service and the dead-letter watch write. Default: nowhere. */
   readonly log?: (line: string) => void;
+  /** The gateway (REST, Connect, gRPC-Web for browsers) in front of the order service. */
+  readonly gatewayPort?: number;
+  /** The demo page, served from its own origin. */
+  readonly webPort?: number;
 }
 
 export interface Mesh {
   readonly order: ServerAddress;
   readonly inventory: ServerAddress;
   readonly notification: ServerAddress;
+  readonly gateway: GatewayAddress;
+  /** The demo page's URL: open it in a browser. */
+  readonly web: string;
   close(): Promise<void>;
 }
 
@@ -42,6 +51,13 @@ export const demoStock = { "sku-mug": 100, "sku-tee": 25 } as const;
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const host = options.host ?? "127.0.0.1";
   const servers: Server[] = [];
+  let gateway: Gateway | undefined;
+  let page: WebPage | undefined;
+  const closeEverything = async () => {
+    await page?.close();
+    await gateway?.close();
+    await closeAll(servers);
+  };
   try {
     const inventoryServer = createServer({
       services: [defineService(InventoryService, createInventoryService(demoStock))],
@@ -79,9 +95,24 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       await options.events.watchDeadLetters(subscription.deadLetterQueue, log);
     }
 
-    return { order, inventory, notification, close: () => closeAll(servers) };
+    page = await startWebPage({ host, port: options.webPort ?? 0 });
+    gateway = createGateway({
+      upstreams: [{ services: [OrderService], baseUrl: order.url }],
+      cors: { allowedOrigins: [page.url] },
+    });
+    const gatewayAddress = await gateway.listen({ host, port: options.gatewayPort ?? 0 });
+    page.gatewayUrl = gatewayAddress.url;
+
+    return {
+      order,
+      inventory,
+      notification,
+      gateway: gatewayAddress,
+      web: page.url,
+      close: closeEverything,
+    };
   } catch (error) {
-    await closeAll(servers);
+    await closeEverything();
     throw error;
   }
 }

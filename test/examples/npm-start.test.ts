@@ -19,8 +19,7 @@ function sampleCall(proc: ChildProcess): Promise<string> {
     let out = "";
     proc.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
-      const line = out.split("\n").find((l) => l.startsWith("curl "));
-      if (line) resolvePromise(line);
+      if (out.includes("Ctrl-C stops")) resolvePromise(out);
     });
     proc.once("exit", (code) =>
       reject(new Error(`npm start exited (${code}) before printing a call:\n${out}`)),
@@ -33,10 +32,19 @@ it("npm start boots the mesh, answers the printed call, and exits 0 on SIGINT", 
   child = spawn("npm", ["start", "--silent"], {
     cwd: root,
     detached: true,
-    env: { ...process.env, ORDER_PORT: "0", INVENTORY_PORT: "0" },
+    env: { ...process.env, ORDER_PORT: "0", INVENTORY_PORT: "0", GATEWAY_PORT: "0", WEB_PORT: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const call = await sampleCall(child);
+  const out = await sampleCall(child);
+  const lines = out.split("\n");
+  const call = lines.find((l) => l.startsWith("curl ")) ?? "";
+  expect(lines.some((l) => /^gateway +http:\/\/127\.0\.0\.1:\d+ /.test(l))).toBe(true);
+  const restCall = lines.find((l) => l.startsWith("curl ") && l.endsWith("/v1/orders")) ?? "";
+  expect(restCall).not.toBe("");
+  const rest = await promisify(execFile)("sh", ["-c", restCall]);
+  expect((JSON.parse(rest.stdout) as { order?: { status?: string } }).order?.status).toBe(
+    "ORDER_STATUS_CONFIRMED",
+  );
   expect(call).toMatch(/http:\/\/127\.0\.0\.1:\d+\/acme\.order\.v1\.OrderService\/CreateOrder$/);
 
   const { stdout } = await promisify(execFile)("sh", ["-c", call]);

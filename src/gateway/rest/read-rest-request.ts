@@ -1,0 +1,246 @@
+import {
+  type DescField,
+  type DescMessage,
+  fromJson,
+  type JsonReadOptions,
+  type JsonValue,
+  type Message,
+  ScalarType,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type HttpRoute, resolveFieldPath } from "../../contract/http-rule/index.js";
+import type { RouteMatch } from "./route-table.js";
+
+type JsonObject = { [k: string]: JsonValue };
+
+/**
+ * Builds a route's request message from the HTTP request, as `google.api.http` says: the body
+ * (all of it, one field, or none), then every query parameter (nested `a.b`, repeated keys,
+ * lowerCamel or proto names) and last the path variables, into one JSON object read by
+ * protobuf-es's `fromJson` once. Bad input throws ConnectError InvalidArgument naming the
+ * field or the JSON position (the gateway answers 400).
+ */
+export function readRestRequest(
+  match: RouteMatch,
+  query: string,
+  body: Buffer | undefined,
+  queryFields: QueryFieldCache,
+  jsonOptions: Partial<JsonReadOptions>,
+): Message {
+  const { route, segments } = match;
+  const root = bodyJson(route, body);
+  if (query !== "") readQuery(route, query, root, queryFields);
+  for (const binding of route.pathBindings) {
+    const { variable, fields } = binding;
+    const end = variable.end === route.template.segments.length ? segments.length : variable.end;
+    const raw = segments.slice(variable.start, end).join("/");
+    const value = decodePathValue(raw, variable.multiSegment, fields);
+    setJson(root, fields, scalarJson(fields[fields.length - 1] as DescField, value, fields), false);
+  }
+  try {
+    return fromJson(route.method.input, root, jsonOptions);
+  } catch (e) {
+    throw new ConnectError(
+      `invalid request: ${e instanceof Error ? e.message : String(e)}`,
+      Code.InvalidArgument,
+      undefined,
+      undefined,
+      e,
+    );
+  }
+}
+
+/** Query parameter name → the fields it names, per route; only names that resolved are kept. */
+export type QueryFieldCache = Map<HttpRoute, Map<string, readonly DescField[]>>;
+
+function bodyJson(route: HttpRoute, body: Buffer | undefined): JsonObject {
+  if (route.body.kind === "none" || body === undefined || body.length === 0) return {};
+  let parsed: JsonValue;
+  try {
+    parsed = JSON.parse(body.toString("utf8")) as JsonValue;
+  } catch (e) {
+    // V8 names the position: "Unexpected token } in JSON at position 12".
+    throw invalid(`malformed JSON body: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  if (route.body.kind === "field") return { [route.body.field.jsonName]: parsed };
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw invalid(`the body must be a JSON object for ${route.method.input.typeName}`);
+  }
+  return parsed;
+}
+
+function readQuery(route: HttpRoute, query: string, root: JsonObject, cache: QueryFieldCache) {
+  let byName = cache.get(route);
+  if (!byName) {
+    byName = new Map();
+    cache.set(route, byName);
+  }
+  const seen = new Set<string>();
+  for (const pair of query.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = decodeQuery(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? "" : decodeQuery(pair.slice(eq + 1));
+    let fields = byName.get(name);
+    if (!fields) {
+      fields = resolveQueryField(route, name);
+      byName.set(name, fields);
+    }
+    const last = fields[fields.length - 1] as DescField;
+    const repeated = last.fieldKind === "list";
+    const key = fields.map((f) => f.name).join(".");
+    if (!repeated) {
+      if (seen.has(key)) throw invalid(`query parameter "${name}" given more than once`);
+      seen.add(key);
+    }
+    setJson(root, fields, scalarJson(last, value, fields), repeated);
+  }
+}
+
+function resolveQueryField(route: HttpRoute, name: string): readonly DescField[] {
+  const fields = resolveFieldPath(route.method.input, name.split("."), true);
+  if (typeof fields === "string") throw invalid(`unknown query parameter "${name}"`);
+  const first = fields[0];
+  if (route.body.kind === "all" || (route.body.kind === "field" && route.body.field === first)) {
+    throw invalid(`unknown query parameter "${name}": the field is read from the body`);
+  }
+  for (const binding of route.pathBindings) {
+    if (
+      binding.fields.every((f, i) => fields[i] === f) ||
+      fields.every((f, i) => binding.fields[i] === f)
+    ) {
+      throw invalid(`unknown query parameter "${name}": the field is bound by the path`);
+    }
+  }
+  const last = fields[fields.length - 1] as DescField;
+  if (last.fieldKind === "map")
+    throw invalid(`query parameter "${name}": map fields are not supported`);
+  const message = messageOf(last);
+  if (message && !jsonScalarMessages.has(message.typeName) && !wrapperTypes.has(message.typeName)) {
+    throw invalid(`query parameter "${name}" names a message: set its fields (${name}.x=)`);
+  }
+  return fields;
+}
+
+// Well-known types whose JSON form is a string.
+const jsonScalarMessages = new Set([
+  "google.protobuf.Timestamp",
+  "google.protobuf.Duration",
+  "google.protobuf.FieldMask",
+]);
+const wrapperTypes = new Set(
+  ["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map(
+    (t) => `google.protobuf.${t}Value`,
+  ),
+);
+
+function messageOf(field: DescField): DescMessage | undefined {
+  if (field.fieldKind === "message") return field.message;
+  if (field.fieldKind === "list" && field.listKind === "message") return field.message;
+  return undefined;
+}
+
+const integer = /^-?\d+$/;
+
+/** A query or path string as the JSON value `fromJson` reads for the field; 400 if it cannot be. */
+function scalarJson(field: DescField, value: string, path: readonly DescField[]): JsonValue {
+  const message = messageOf(field);
+  if (message) {
+    if (wrapperTypes.has(message.typeName)) {
+      const inner = message.fields[0] as DescField;
+      return scalarJson(inner, value, path);
+    }
+    return value; // Timestamp, Duration, FieldMask: fromJson checks their string forms
+  }
+  const shown = () => path.map((f) => f.name).join(".");
+  const bad = (kind: string) =>
+    invalid(`invalid value "${value}" for field ${shown()}: expected ${kind}`);
+  if (field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum")) {
+    const e = field.enum;
+    if (integer.test(value)) return Number(value);
+    if (e.values.some((v) => v.name === value)) return value;
+    throw bad(`a value of ${e.typeName}`);
+  }
+  const scalar =
+    field.fieldKind === "scalar"
+      ? field.scalar
+      : field.fieldKind === "list"
+        ? field.scalar
+        : undefined;
+  switch (scalar) {
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return value;
+    case ScalarType.BOOL:
+      if (value === "true") return true;
+      if (value === "false") return false;
+      throw bad("true or false");
+    case ScalarType.INT64:
+    case ScalarType.SINT64:
+    case ScalarType.SFIXED64:
+    case ScalarType.UINT64:
+    case ScalarType.FIXED64:
+      if (!integer.test(value)) throw bad("an integer");
+      return value;
+    case ScalarType.DOUBLE:
+    case ScalarType.FLOAT:
+      if (value === "NaN" || value === "Infinity" || value === "-Infinity") return value;
+      if (value.trim() === "" || Number.isNaN(Number(value))) throw bad("a number");
+      return Number(value);
+    case undefined:
+      throw bad("a scalar");
+    default:
+      if (!integer.test(value)) throw bad("an integer");
+      return Number(value);
+  }
+}
+
+function setJson(
+  root: JsonObject,
+  fields: readonly DescField[],
+  value: JsonValue,
+  append: boolean,
+) {
+  let node = root;
+  for (let i = 0; i < fields.length - 1; i++) {
+    const name = (fields[i] as DescField).jsonName;
+    let next = node[name];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) {
+      next = {};
+      node[name] = next;
+    }
+    node = next;
+  }
+  const name = (fields[fields.length - 1] as DescField).jsonName;
+  if (!append) {
+    node[name] = value;
+    return;
+  }
+  const list = node[name];
+  if (Array.isArray(list)) list.push(value);
+  else node[name] = [value];
+}
+
+/**
+ * Percent-decoding of a path variable, as google.api.http specifies: a single-segment variable
+ * decodes everything (`%2F` becomes `/`); a multi-segment one keeps `%2F` as it is.
+ */
+function decodePathValue(raw: string, multiSegment: boolean, fields: readonly DescField[]): string {
+  try {
+    return decodeURIComponent(multiSegment ? raw.replace(/%2f/gi, "%252F") : raw);
+  } catch (e) {
+    throw invalid(`path variable ${fields.map((f) => f.name).join(".")}: bad percent-encoding`, e);
+  }
+}
+
+function decodeQuery(s: string): string {
+  try {
+    return decodeURIComponent(s.includes("+") ? s.replace(/\+/g, " ") : s);
+  } catch (e) {
+    throw invalid(`query string: bad percent-encoding in "${s}"`, e);
+  }
+}
+
+function invalid(message: string, cause?: unknown): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument, undefined, undefined, cause);
+}
