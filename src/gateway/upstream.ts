@@ -14,7 +14,8 @@ export interface GatewayUpstream {
   readonly services: readonly DescService[];
   /**
    * Where it listens, e.g. `http://127.0.0.1:8080`: the gateway builds the default client
-   * transport for it (grpc-js, the fastest in the tree). Give `transport` instead to choose.
+   * transport for it (protomesh's lean `http2`, the fastest in the tree). Give `transport`
+   * instead to choose.
    */
   readonly baseUrl?: string | undefined;
   /** The gRPC transport to call it on (e.g. protomesh's lean http2 transport). */
