@@ -5,7 +5,6 @@ import type {
   MessageInitShape,
 } from "@bufbuild/protobuf";
 import {
-  ConnectError,
   type ContextValues,
   createContextValues,
   type Interceptor,
@@ -23,6 +22,7 @@ import {
   type HeaderInit,
   requestHeader,
 } from "./call-deadline.js";
+import { chainInterceptors } from "./chain-interceptors.js";
 import { createGrpcJsChannel, type GrpcJsChannelOptions } from "./grpc-js-channel.js";
 import { sendGrpcJsStream } from "./grpc-js-stream-call.js";
 import { sendGrpcJsUnary } from "./grpc-js-unary-call.js";
@@ -82,17 +82,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
       ? sendGrpcJsStream(channel, codecFor(req.method), req, deadline)
       : sendGrpcJsUnary(channel, codecFor(req.method), req, deadline);
   };
-  let chain = send;
-  for (let i = interceptors.length - 1; i >= 0; i--)
-    chain = (interceptors[i] as Interceptor)(chain);
-  // Our own code only ever rejects with ConnectError; an interceptor might not.
-  const run: Next = (req) => {
-    try {
-      return chain(req).catch(rethrowAsConnectError);
-    } catch (error) {
-      return Promise.reject(ConnectError.from(error));
-    }
-  };
+  const run = chainInterceptors(send, interceptors);
 
   function timeoutOf(timeoutMs: number | undefined): number | undefined {
     if (timeoutMs === undefined) return defaultTimeoutMs;
@@ -156,8 +146,4 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
       ) as Promise<StreamResponse<I, O>>;
     },
   };
-}
-
-function rethrowAsConnectError(error: unknown): never {
-  throw ConnectError.from(error);
 }

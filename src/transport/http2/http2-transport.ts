@@ -19,6 +19,7 @@ import {
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { neverAborted } from "../../context/index.js";
 import { type HeaderInit, requestHeader } from "../call-deadline.js";
+import { chainInterceptors } from "../chain-interceptors.js";
 import { createMethodCodecCache, type MethodCodec } from "../method-codec.js";
 import { type CallShared, frameMessage, Http2Call } from "./http2-call.js";
 import { Http2Channel, type Http2ChannelOptions } from "./http2-channel.js";
@@ -112,18 +113,7 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
           readyOf(req.contextValues),
         );
   };
-  let chain = send;
-  for (let i = interceptors.length - 1; i >= 0; i--) {
-    chain = (interceptors[i] as Interceptor)(chain);
-  }
-  // Our own code only ever rejects with ConnectError; an interceptor might not.
-  const run: Next = (req) => {
-    try {
-      return chain(req).catch(rethrowAsConnectError);
-    } catch (error) {
-      return Promise.reject(ConnectError.from(error));
-    }
-  };
+  const run = chainInterceptors(send, interceptors);
 
   function timeoutOf(timeoutMs: number | undefined): number | undefined {
     if (timeoutMs === undefined) return defaultTimeoutMs;
@@ -282,8 +272,4 @@ function timeoutInHeader(header: Headers): number | undefined {
   const { timeoutMs, error } = parseTimeout(value, Number.MAX_SAFE_INTEGER);
   if (error) throw error;
   return timeoutMs;
-}
-
-function rethrowAsConnectError(error: unknown): never {
-  throw ConnectError.from(error);
 }
