@@ -40,3 +40,15 @@ export function deadlineFromHeader(header: Headers): number {
   if (error) throw error;
   return deadlineAfter(timeoutMs);
 }
+
+/**
+ * The timeout a call runs under: the caller's, else the transport's default; zero or less means
+ * none (Connect's convention for `timeoutMs`). Shared by the grpc-js and http2 transports.
+ */
+export function callTimeoutMs(
+  timeoutMs: number | undefined,
+  defaultTimeoutMs: number | undefined,
+): number | undefined {
+  if (timeoutMs === undefined) return defaultTimeoutMs;
+  return timeoutMs <= 0 ? undefined : timeoutMs;
+}

@@ -17,6 +17,7 @@ import {
 import type { Channel } from "@grpc/grpc-js";
 import { neverAborted } from "../context/index.js";
 import {
+  callTimeoutMs,
   deadlineAfter,
   deadlineFromHeader,
   type HeaderInit,
@@ -83,11 +84,7 @@ export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTr
       : sendGrpcJsUnary(channel, codecFor(req.method), req, deadline);
   };
   const run = chainInterceptors(send, interceptors);
-
-  function timeoutOf(timeoutMs: number | undefined): number | undefined {
-    if (timeoutMs === undefined) return defaultTimeoutMs;
-    return timeoutMs <= 0 ? undefined : timeoutMs;
-  }
+  const timeoutOf = (timeoutMs: number | undefined) => callTimeoutMs(timeoutMs, defaultTimeoutMs);
 
   return {
     channel,

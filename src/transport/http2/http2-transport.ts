@@ -18,7 +18,7 @@ import {
 } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { neverAborted } from "../../context/index.js";
-import { type HeaderInit, requestHeader } from "../call-deadline.js";
+import { callTimeoutMs, type HeaderInit, requestHeader } from "../call-deadline.js";
 import { chainInterceptors } from "../chain-interceptors.js";
 import { createMethodCodecCache, type MethodCodec } from "../method-codec.js";
 import { type CallShared, frameMessage, Http2Call } from "./http2-call.js";
@@ -114,11 +114,7 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
         );
   };
   const run = chainInterceptors(send, interceptors);
-
-  function timeoutOf(timeoutMs: number | undefined): number | undefined {
-    if (timeoutMs === undefined) return defaultTimeoutMs;
-    return timeoutMs <= 0 ? undefined : timeoutMs;
-  }
+  const timeoutOf = (timeoutMs: number | undefined) => callTimeoutMs(timeoutMs, defaultTimeoutMs);
 
   return {
     channel,
