@@ -112,8 +112,11 @@ export async function serveRest(
     endRestCall(observed, 0, response);
   } catch (error) {
     const e = ConnectError.from(error);
-    if (!abort.signal.aborted) sendStatusJson(response, e, ctx.registry);
-    endRestCall(observed, abort.signal.aborted ? Code.Canceled : e.code, response);
+    try {
+      if (!abort.signal.aborted) sendStatusJson(response, e, ctx.registry);
+    } finally {
+      endRestCall(observed, abort.signal.aborted ? Code.Canceled : e.code, response);
+    }
   } finally {
     response.off("close", onClose);
   }
