@@ -30,6 +30,8 @@ let base: string;
 // Inventory's Reserve (IDEMPOTENT) fails with UNAVAILABLE on every odd call: each order's
 // reservation takes one retry.
 let reserves = 0;
+/** The `baggage` header of each Reserve that inventory served. */
+const inventoryBaggage: (string | null)[] = [];
 
 beforeAll(async () => {
   provider.register();
@@ -41,6 +43,7 @@ beforeAll(async () => {
         ...inventoryImpl,
         reserve(request, handlerContext) {
           reserves++;
+          inventoryBaggage.push(handlerContext.requestHeader.get("baggage"));
           if (reserves % 2 === 1) throw new ConnectError("warming up", Code.Unavailable);
           return inventoryImpl.reserve(request, handlerContext);
         },
@@ -94,6 +97,7 @@ afterAll(async () => {
 beforeEach(() => {
   exporter.reset();
   gatewayLines.length = 0;
+  inventoryBaggage.length = 0;
 });
 
 const orderBody = {
@@ -169,6 +173,7 @@ describe("tracing through the gateway", () => {
         "content-type": "application/json",
         traceparent: browser.traceparent,
         tracestate: "vendor=opaque",
+        baggage: "tenant=acme",
       },
       body: JSON.stringify(orderBody),
     });
@@ -198,6 +203,8 @@ describe("tracing through the gateway", () => {
     expect(gatewayServer.status.code).toBe(SpanStatusCode.UNSET);
     // The caller's tracestate travels with the trace.
     expect(gatewayServer.spanContext().traceState?.get("vendor")).toBe("opaque");
+    // And so does its baggage, two hops past the gateway (on both of inventory's attempts).
+    expect(inventoryBaggage).toEqual(["tenant=acme", "tenant=acme"]);
     expectMeshBelow(spans, gatewayServer);
 
     // The gateway's access-log line names the trace.
