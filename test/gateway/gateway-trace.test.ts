@@ -284,6 +284,29 @@ describe("tracing through the gateway", () => {
     },
   );
 
+  it("with no tracer provider, opens no span and logs no trace id (the correlation id stays)", async () => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    try {
+      const browser = browserTrace();
+      const res = await fetch(`${base}/v1/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: browser.traceparent },
+        body: JSON.stringify(orderBody),
+      });
+      expect(res.status).toBe(200);
+      await provider.forceFlush();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+      const calls = gatewayLines.filter((line) => line.msg === "call");
+      expect(calls).toHaveLength(1);
+      expect(calls[0]?.traceId).toBeUndefined();
+      expect(calls[0]?.correlationId).toBe(browser.traceId);
+    } finally {
+      provider.register();
+    }
+  });
+
   it("a call without a traceparent starts its trace at the gateway", async () => {
     const res = await fetch(`${base}/v1/orders`, {
       method: "POST",
