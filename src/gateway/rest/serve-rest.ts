@@ -23,6 +23,12 @@ import {
   type NodeResponse,
   sendStatusJson,
 } from "../gateway-failure.js";
+import {
+  describeGatewaySpan,
+  endRestCall,
+  streamUpstream,
+  unaryUpstream,
+} from "../gateway-span.js";
 import { requestTimeoutMs } from "../request-timeout.js";
 import { statusJson } from "../status-json.js";
 import { type QueryFieldCache, readRestRequest } from "./read-rest-request.js";
@@ -59,7 +65,8 @@ export async function serveRest(
   ctx: RestContext,
 ): Promise<void> {
   const { route } = match;
-  const observed = ctx.observerOf(route).begin(peerOf(request), requestId);
+  const observed = ctx.observerOf(route).begin(peerOf(request), requestId, request.headers);
+  describeGatewaySpan(observed, "rest", request.method, route);
   const abort = new AbortController();
   const onClose = () => {
     if (!response.writableFinished) abort.abort();
@@ -76,33 +83,40 @@ export async function serveRest(
     const upstream = ctx.upstreamOf(route);
     const method = route.method;
     if (method.methodKind === "unary") {
-      const res = await upstream.unary(
+      const res = await unaryUpstream(
+        observed,
+        requestId,
+        upstream,
         method as DescMethodUnary,
         abort.signal,
         timeoutMs,
         header,
         input,
-        undefined,
       );
       response.statusCode = 200;
       response.setHeader("content-type", "application/json");
       response.end(JSON.stringify(responseJson(route, res.message as Message, ctx)));
     } else if (method.methodKind === "server_streaming") {
-      const res = await upstream.stream(
+      const res = await streamUpstream(
+        observed,
+        requestId,
+        upstream,
         method as DescMethodServerStreaming,
         abort.signal,
         timeoutMs,
         header,
         one(input),
-        undefined,
       );
       await streamNdjson(response, res.message as AsyncIterable<Message>, route, ctx);
     }
-    observed.end(0);
+    endRestCall(observed, 0, response);
   } catch (error) {
     const e = ConnectError.from(error);
-    observed.end(abort.signal.aborted ? Code.Canceled : e.code);
-    if (!abort.signal.aborted) sendStatusJson(response, e, ctx.registry);
+    try {
+      if (!abort.signal.aborted) sendStatusJson(response, e, ctx.registry);
+    } finally {
+      endRestCall(observed, abort.signal.aborted ? Code.Canceled : e.code, response);
+    }
   } finally {
     response.off("close", onClose);
   }
