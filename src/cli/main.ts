@@ -2,8 +2,16 @@
 /**
  * The `protomesh` bin: a thin shim over `runCli`. The process exits here and only here, once
  * stdout and stderr have drained (a pipe may still hold what a verb wrote).
+ *
+ * Node's compile cache (in the OS temp directory, Node ≥ 22.1) is turned on before anything
+ * else is loaded, so later runs skip compiling the command's modules: a cold start is mostly
+ * loading code. It fails silently where the directory is not writable; NODE_DISABLE_COMPILE_CACHE
+ * turns it off.
  */
-import { runCli } from "./run-cli.js";
+import { enableCompileCache } from "node:module";
+
+enableCompileCache();
+const { runCli } = await import("./run-cli.js");
 
 const code = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
