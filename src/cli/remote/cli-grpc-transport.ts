@@ -6,6 +6,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from "node:http2";
+import { rootCertificates } from "node:tls";
 import {
   create,
   type DescMessage,
@@ -31,7 +32,7 @@ import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 export interface CliGrpcTransportOptions {
   /** `http://host:port` (h2c, prior knowledge) or `https://host:port` (TLS, ALPN h2); a path is a prefix. */
   readonly url: URL;
-  /** PEM CA certificates for https:// (Node's `ca`). Default: Node's root CAs. */
+  /** PEM CA certificates to trust for https:// besides Node's root CAs. Default: none. */
   readonly ca?: Buffer | undefined;
 }
 
@@ -81,9 +82,12 @@ export function createCliGrpcTransport(options: CliGrpcTransportOptions): CliGrp
   const open = (): ClientHttp2Session => {
     if (session !== undefined && !session.closed && !session.destroyed) return session;
     sessionError = undefined;
+    // --cacert adds to the CAs Node trusts by default (its `ca` alone would replace them).
     const opened = connect(
       origin,
-      options.url.protocol === "https:" && options.ca !== undefined ? { ca: options.ca } : {},
+      options.url.protocol === "https:" && options.ca !== undefined
+        ? { ca: [...rootCertificates, options.ca] }
+        : {},
     );
     // The streams fail with it too; kept for a stream that closes without saying why.
     opened.on("error", (error: Error) => {
@@ -101,7 +105,7 @@ export function createCliGrpcTransport(options: CliGrpcTransportOptions): CliGrp
     input: AsyncIterable<MessageInitShape<I>> | readonly MessageInitShape<I>[],
   ): GrpcCall<O> => {
     const headers = requestHeaders(`${prefix}/${method.parent.typeName}/${method.name}`, header);
-    if (timeoutMs !== undefined) headers["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
+    if (timeoutMs !== undefined) headers["grpc-timeout"] = grpcTimeout(timeoutMs);
     const call = new GrpcCall<O>(method.output, () => sessionError);
     if (signal?.aborted) {
       call.fail(abortError(signal));
@@ -393,6 +397,12 @@ function requestHeaders(path: string, init: HeaderInit): OutgoingHttpHeaders {
     for (const [key, value] of Object.entries(init as Record<string, string>)) add(value, key);
   }
   return headers;
+}
+
+/** gRPC's `grpc-timeout`: at most 8 digits, so milliseconds up to a day, then seconds. */
+function grpcTimeout(timeoutMs: number): string {
+  const ms = Math.max(1, Math.ceil(timeoutMs));
+  return ms <= 99_999_999 ? `${ms}m` : `${Math.ceil(ms / 1000)}S`;
 }
 
 /** Web `Headers`, built only when asked for: making one loads undici. */
