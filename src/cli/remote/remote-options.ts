@@ -14,7 +14,7 @@ export interface RemoteOptions {
   readonly headers: readonly (readonly [string, string])[];
   /** The whole command's deadline in ms; default 10 s, so a stuck server never hangs a script. */
   readonly timeoutMs: number;
-  /** PEM file of extra CA certificates to trust for https://, besides Node's root CAs (default: none). */
+  /** PEM file of CA certificates to trust for https://, besides Node's root CAs. Default: none. */
   readonly caFile: string | undefined;
 }
 
