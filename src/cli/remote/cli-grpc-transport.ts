@@ -30,7 +30,10 @@ import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 
 /** What `createCliGrpcTransport` connects to. */
 export interface CliGrpcTransportOptions {
-  /** `http://host:port` (h2c, prior knowledge) or `https://host:port` (TLS, ALPN h2); a path is a prefix. */
+  /**
+   * `http://host:port` (h2c, prior knowledge) or `https://host:port` (TLS, ALPN h2); a path is
+   * a prefix of every method's path.
+   */
   readonly url: URL;
   /** PEM CA certificates to trust for https:// besides Node's root CAs. Default: none. */
   readonly ca?: Buffer | undefined;
