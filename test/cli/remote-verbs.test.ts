@@ -1,10 +1,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Code, createClient as createConnectClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
+import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { EchoService } from "../../gen/protomesh/bench/v1/echo_pb.js";
-import { createServer, defineService, type Server, ServingStatus } from "../../src/index.js";
+import {
+  createReflectionServices,
+  createServer,
+  defineService,
+  type Server,
+  ServingStatus,
+} from "../../src/index.js";
+import { createGrpcJsServer } from "../../src/server/grpc-js/index.js";
 import { createTestCertificates } from "../server/support/test-certificates.js";
 import {
   createScriptedOrderService,
@@ -233,6 +245,55 @@ describe("protomesh call", () => {
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/DEADLINE_EXCEEDED|within 300 ms/);
+  });
+});
+
+describe("servers that differ", () => {
+  it("falls back to v1alpha reflection for a server that serves only that", async () => {
+    const v1alphaOnly = createGrpcJsServer({
+      services: [
+        ...services,
+        ...createReflectionServices({ services }).filter((r) =>
+          r.service.typeName.endsWith(".v1alpha.ServerReflection"),
+        ),
+      ],
+      reflection: false,
+      logger: false,
+    });
+    const address = await v1alphaOnly.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      // The precondition: v1 is not served there.
+      const v1 = createConnectClient(ReflectionV1, createGrpcTransport({ baseUrl: address.url }));
+      const asked = v1.serverReflectionInfo(
+        (async function* () {
+          yield { messageRequest: { case: "listServices" as const, value: "" } };
+        })(),
+      );
+      await expect(asked[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+        code: Code.Unimplemented,
+      });
+      const run = await runProtomesh(["call", address.url, getOrder, "-d", '{"orderId":"old"}']);
+      expect(run.stderr).toBe("");
+      expect(JSON.parse(run.stdout)).toEqual({ order: { orderId: "old" } });
+    } finally {
+      await v1alphaOnly.close();
+    }
+  });
+
+  it("an HTTP/2 server that is not gRPC is one line, exit 1", async () => {
+    const plain = createHttp2Server((_request, response) => {
+      response.writeHead(404, { "content-type": "text/plain" });
+      response.end("no such page");
+    });
+    await new Promise<void>((done) => plain.listen(0, "127.0.0.1", done));
+    const { port } = plain.address() as AddressInfo;
+    try {
+      const run = await runProtomesh(["call", `http://127.0.0.1:${port}`, getOrder]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe("ERROR: UNIMPLEMENTED (12): HTTP 404 from the server\n");
+    } finally {
+      await new Promise((done) => plain.close(done));
+    }
   });
 });
 

@@ -95,7 +95,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "protomesh-new-team-"));
   project = join(work, "project");
   mkdirSync(project);
-  // npm pack runs prepack, which builds dist/ with tsc.
+  // npm pack runs prepack, which builds dist/ with tsc and bundles the bin with esbuild.
   const packed = await ok("npm", ["pack", "--json", "--pack-destination", work], {
     cwd: repo,
     timeoutMs: minutes(4),
@@ -166,7 +166,7 @@ describe("the packed tarball", () => {
         "dist/src/index.js",
         "dist/src/index.d.ts",
         "dist/src/index.js.map",
-        "dist/src/cli/main.js",
+        "dist/cli/protomesh.js",
         "dist/src/server/grpc-js/index.js",
         "dist/gen/grpc/reflection/v1/reflection_pb.js",
       ]),
@@ -174,6 +174,8 @@ describe("the packed tarball", () => {
     const forbidden = tarballEntries.filter(
       (path) =>
         /^(test|bench|examples|contracts|\.ci|src|gen)\//.test(path) ||
+        // The bin is the bundle in dist/cli; tsc's unbundled copy of the CLI stays out.
+        path.startsWith("dist/src/cli/") ||
         /^proto\/protomesh\/(testing|bench)\//.test(path) ||
         /fixtures?\//.test(path) ||
         /\.test\.|\.spec\./.test(path) ||
@@ -188,7 +190,7 @@ describe("the packed tarball", () => {
     ) as Record<string, unknown>;
     expect(packed.private).toBeUndefined();
     expect(packed.bin).toEqual({
-      protomesh: "./dist/src/cli/main.js",
+      protomesh: "./dist/cli/protomesh.js",
       "protoc-gen-protomesh": "./dist/src/plugin/bin.js",
     });
     const exports = packed.exports as Record<string, { types?: string; default?: string }>;

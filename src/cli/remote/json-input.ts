@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { CliError, usageError } from "../cli-error.js";
 import type { CliIo } from "../cli-io.js";
 
@@ -17,6 +16,8 @@ export async function readDataArgument(
     const path = data.slice(1);
     if (path === "") throw usageError(verb, "-d @ needs a file name, or @- for standard input");
     try {
+      // Imported here: node:fs/promises brings in readline, which a call without @file never needs.
+      const { readFile } = await import("node:fs/promises");
       return { text: await readFile(path, "utf8"), source: path };
     } catch (error) {
       throw new CliError(`cannot read -d ${data}: ${(error as Error).message}`);

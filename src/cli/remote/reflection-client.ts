@@ -6,7 +6,6 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import { ServerReflection as ReflectionV1Alpha } from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { CliError } from "../cli-error.js";
 import type { RemoteSession } from "./remote-session.js";
 
@@ -31,8 +30,6 @@ type Question =
  */
 export function createReflectionClient(session: RemoteSession): ReflectionClient {
   const v1 = createClient(ReflectionV1, session.grpc);
-  // Both versions are the same on the wire and in shape; only the package name differs.
-  const v1alpha = createClient(ReflectionV1Alpha, session.grpc) as unknown as typeof v1;
   let client = v1;
 
   async function ask(question: Question) {
@@ -40,7 +37,12 @@ export function createReflectionClient(session: RemoteSession): ReflectionClient
       return await askWith(client, question);
     } catch (error) {
       if (client === v1 && ConnectError.from(error).code === Code.Unimplemented) {
-        client = v1alpha;
+        // Loaded only for such servers: each descriptor module costs a cold start its boot.
+        const { ServerReflection } = await import(
+          "../../../gen/grpc/reflection/v1alpha/reflection_pb.js"
+        );
+        // Both versions are the same on the wire and in shape; only the package name differs.
+        client = createClient(ServerReflection, session.grpc) as unknown as typeof v1;
         return askWith(client, question);
       }
       throw error;

@@ -14,7 +14,7 @@ export interface RemoteOptions {
   readonly headers: readonly (readonly [string, string])[];
   /** The whole command's deadline in ms; default 10 s, so a stuck server never hangs a script. */
   readonly timeoutMs: number;
-  /** PEM file of extra CA certificates to trust for https:// (default: the system's). */
+  /** PEM file of CA certificates to trust for https://, besides Node's root CAs. Default: none. */
   readonly caFile: string | undefined;
 }
 
@@ -33,7 +33,7 @@ export const remoteArgOptions: ParseArgsOptionsConfig = {
 export const remoteOptionsHelp = `  --protocol P      grpc (default), connect or grpc-web, all over HTTP/2
   -H "name: value"  a request header, repeatable
   --timeout T       deadline for the whole command: 500ms, 5s, 1m (default 10s)
-  --cacert FILE     PEM certificates to trust for https:// besides the system's`;
+  --cacert FILE     PEM certificates to trust for https:// besides Node's root CAs`;
 
 /** Reads the shared options; bad values are usage errors (exit 2). */
 export function readRemoteOptions(

@@ -1,15 +1,12 @@
-import { readFileSync } from "node:fs";
 import type { Transport } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-  Http2SessionManager,
-} from "@connectrpc/connect-node";
 import { CliError } from "../cli-error.js";
+import { createCliGrpcTransport } from "./cli-grpc-transport.js";
 import type { RemoteOptions } from "./remote-options.js";
 
-/** One HTTP/2 connection to a server and the transports over it; close it when done. */
+/** What the remote verbs pass as headers: the `-H` pairs, as Connect's `HeadersInit` takes them. */
+export type RemoteHeaders = [string, string][];
+
+/** The connections to a server and the transports over them; close it when done. */
 export interface RemoteSession {
   readonly options: RemoteOptions;
   /** The transport of `--protocol`, for the call itself. */
@@ -18,44 +15,41 @@ export interface RemoteSession {
   readonly grpc: Transport;
   /** Aborted at the command's deadline. */
   readonly signal: AbortSignal;
-  readonly headers: Headers;
+  readonly headers: RemoteHeaders;
   close(): void;
 }
 
 /**
- * Opens one HTTP/2 session (h2c for http://, TLS with ALPN for https://) shared by reflection
- * and the call, so a command costs one connection, and a deadline covering the whole command.
+ * Opens one HTTP/2 connection (h2c for http://, TLS with ALPN for https://) for gRPC, which
+ * reflection and a gRPC call share, and a deadline covering the whole command. With
+ * `--protocol connect|grpc-web` the call goes over connect-node's transport on a second
+ * connection, loaded only then.
  */
-export function openRemoteSession(options: RemoteOptions): RemoteSession {
+export async function openRemoteSession(options: RemoteOptions): Promise<RemoteSession> {
   let ca: Buffer | undefined;
   if (options.caFile !== undefined) {
     try {
-      ca = readFileSync(options.caFile);
+      const { readFile } = await import("node:fs/promises");
+      ca = await readFile(options.caFile);
     } catch (error) {
       throw new CliError(`--cacert ${options.caFile}: ${(error as Error).message}`);
     }
   }
-  const baseUrl = options.url.href.replace(/\/$/, "");
-  const sessionManager = new Http2SessionManager(
-    baseUrl,
-    undefined,
-    ca === undefined ? undefined : { ca },
-  );
-  const common = { baseUrl, httpVersion: "2" as const, sessionManager };
-  const grpc = createGrpcTransport(common);
-  const transport =
-    options.protocol === "grpc"
-      ? grpc
-      : options.protocol === "connect"
-        ? createConnectTransport(common)
-        : createGrpcWebTransport(common);
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  const grpc = createCliGrpcTransport({ url: options.url, ca });
+  let other: { readonly transport: Transport; close(): void } | undefined;
+  if (options.protocol !== "grpc") {
+    const { openConnectNodeTransport } = await import("./connect-node-session.js");
+    other = openConnectNodeTransport(options.url.href.replace(/\/$/, ""), options.protocol, ca);
+  }
   return {
     options,
-    transport,
+    transport: other?.transport ?? grpc,
     grpc,
-    signal,
-    headers: new Headers(options.headers.map(([name, value]) => [name, value])),
-    close: () => sessionManager.abort(),
+    signal: AbortSignal.timeout(options.timeoutMs),
+    headers: options.headers.map(([name, value]): [string, string] => [name, value]),
+    close: () => {
+      grpc.close();
+      other?.close();
+    },
   };
 }

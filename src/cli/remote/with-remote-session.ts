@@ -13,7 +13,7 @@ export async function withRemoteSession<T>(
   url: string,
   work: (session: RemoteSession) => Promise<T>,
 ): Promise<T> {
-  const session = openRemoteSession(readRemoteOptions(verb, parsed, url));
+  const session = await openRemoteSession(readRemoteOptions(verb, parsed, url));
   try {
     return await work(session);
   } catch (error) {
