@@ -34,11 +34,19 @@ const customPath = 2;
  * where it is written: a template that does not parse, a path variable naming a missing,
  * repeated or non-scalar field, a `body` or `response_body` that is not a field, a rule on a
  * client- or bidi-streaming method, nested `additional_bindings`, and two rules on one verb
- * and path (all methods of the files, internal ones too: a rule a gateway would refuse once
- * the method turns PUBLIC is wrong today). Every one fails generation.
+ * and path within a package (the unit of a contract and of its OpenAPI document; a gateway
+ * fronting several packages still refuses a clash among them when it starts). All methods
+ * count, internal ones too: a rule a gateway would refuse once the method turns PUBLIC is
+ * wrong today. Every one fails generation.
  */
 export function checkHttpRules(files: readonly DescFile[]): ContractFinding[] {
-  const { errors } = compileHttpRulesReporting(files.flatMap((f) => f.services));
+  const byPackage = new Map<string, DescFile[]>();
+  for (const file of files) {
+    byPackage.set(file.proto.package, [...(byPackage.get(file.proto.package) ?? []), file]);
+  }
+  const errors = [...byPackage.values()].flatMap(
+    (pkgFiles) => compileHttpRulesReporting(pkgFiles.flatMap((f) => f.services)).errors,
+  );
   return errors.map((error): ContractFinding => {
     const site = error.site;
     if (!site) throw error; // every error of the compiler names its site
