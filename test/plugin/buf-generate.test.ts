@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runBuf } from "../../src/cli/buf-runner.js";
+import { repositoryFiles } from "../../src/cli/scaffold/repository-templates.js";
+import { parseServiceName } from "../../src/cli/scaffold/service-name.js";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const dirs: string[] = [];
@@ -135,5 +137,31 @@ describe("buf generate with protoc-gen-protomesh", () => {
     );
     expect(listGen(cwd)).toEqual(before);
     expect(readFileSync(openapi, "utf8")).toBe(document);
+  });
+
+  it("writes gen/openapi/ with the buf.gen.yaml that protomesh init writes", () => {
+    const cwd = workspace();
+    const example = parseServiceName("init", "acme.stock.v1.StockService");
+    writeFileSync(join(cwd, "buf.gen.yaml"), repositoryFiles(example)["buf.gen.yaml"] ?? "");
+    writeFileSync(
+      join(cwd, "proto/acme/stock/v1/stock.proto"),
+      contract(
+        "visibility: VISIBILITY_PUBLIC",
+        '\n    option (google.api.http) = {get: "/v1/stock/{sku}"};',
+      ),
+    );
+    const generated = runBuf(["generate"], cwd);
+    expect(generated.status, generated.output).toBe(0);
+    expect(listGen(cwd)).toEqual(
+      expect.arrayContaining([
+        join("acme", "stock", "v1", "stock_protomesh.js"),
+        join("acme", "stock", "v1", "stock_protomesh.d.ts"),
+        join("openapi", "acme", "stock", "v1", "openapi.json"),
+      ]),
+    );
+    const document = JSON.parse(
+      readFileSync(join(cwd, "gen/openapi/acme/stock/v1/openapi.json"), "utf8"),
+    );
+    expect(Object.keys(document.paths)).toEqual(["/v1/stock/{sku}"]);
   });
 });
