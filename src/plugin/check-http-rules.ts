@@ -1,11 +1,7 @@
 import { type DescFile, type DescMethod, getOption } from "@bufbuild/protobuf";
 import { http } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
-import {
-  compileHttpRulesReporting,
-  type HttpRoute,
-  type HttpRuleSite,
-} from "../contract/http-rule/index.js";
+import type { HttpRoute, HttpRuleSite } from "../contract/http-rule/index.js";
 import {
   formatLocation,
   methodOptionPath,
@@ -13,6 +9,7 @@ import {
   sourceLocation,
 } from "../contract/source-location.js";
 import type { ContractFinding } from "./check-contracts.js";
+import { compilePackageRoutes, type PackageRoutes } from "./package-routes.js";
 
 // Field numbers in google/api/http.proto's HttpRule, for source-info paths.
 const R = {
@@ -40,26 +37,26 @@ const customPath = 2;
  * wrong today. Every one fails generation.
  */
 export function checkHttpRules(files: readonly DescFile[]): ContractFinding[] {
-  const byPackage = new Map<string, DescFile[]>();
-  for (const file of files) {
-    byPackage.set(file.proto.package, [...(byPackage.get(file.proto.package) ?? []), file]);
-  }
-  const errors = [...byPackage.values()].flatMap(
-    (pkgFiles) => compileHttpRulesReporting(pkgFiles.flatMap((f) => f.services)).errors,
-  );
-  return errors.map((error): ContractFinding => {
-    const site = error.site;
-    if (!site) throw error; // every error of the compiler names its site
-    const clash = site.clashesWith;
-    return {
-      location: locate(site.method, site.binding, site.part),
-      severity: "error",
-      rule: clash ? "http-rule-conflict" : "http-rule-invalid",
-      message: clash
-        ? `${error.message} (the first is at ${formatLocation(routeLocation(clash))})`
-        : error.message,
-    };
-  });
+  return httpRuleFindings(compilePackageRoutes(files));
+}
+
+/** `checkHttpRules` on routes already compiled (the plugin compiles once for OpenAPI too). */
+export function httpRuleFindings(packages: readonly PackageRoutes[]): ContractFinding[] {
+  return packages
+    .flatMap((p) => p.errors)
+    .map((error): ContractFinding => {
+      const site = error.site;
+      if (!site) throw error; // every error of the compiler names its site
+      const clash = site.clashesWith;
+      return {
+        location: locate(site.method, site.binding, site.part),
+        severity: "error",
+        rule: clash ? "http-rule-conflict" : "http-rule-invalid",
+        message: clash
+          ? `${error.message} (the first is at ${formatLocation(routeLocation(clash))})`
+          : error.message,
+      };
+    });
 }
 
 function routeLocation(route: HttpRoute): SourceLocation {

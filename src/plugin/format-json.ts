@@ -9,38 +9,73 @@ const lineWidth = 100;
  * library would be a runtime dependency of the plugin for these few lines.
  */
 export function formatJson(value: unknown): string {
-  return `${render(value, "", 0)}\n`;
+  const out = { text: "" };
+  write(out, value, "", 0);
+  return `${out.text}\n`;
 }
 
-/** `used`: the columns already taken on the line where the value starts. */
-function render(value: unknown, indent: string, used: number): string {
-  if (Array.isArray(value)) return renderArray(value, indent, used);
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) return "{}";
-    const inner = `${indent}  `;
-    const lines = entries.map(([key, v], i) => {
-      const prefix = `${inner}${JSON.stringify(key)}: `;
-      const comma = i < entries.length - 1 ? "," : "";
-      return `${prefix}${render(v, inner, prefix.length + comma.length)}${comma}`;
-    });
-    return `{\n${lines.join("\n")}\n${indent}}`;
+/**
+ * Appends `value` to `out.text` (one growing string: V8 joins appends cheaply, where nested
+ * `join`s copy every level again). `used`: the columns taken on the line where it starts,
+ * counting the comma after it.
+ */
+function write(out: { text: string }, value: unknown, indent: string, used: number): void {
+  if (Array.isArray(value)) {
+    writeArray(out, value, indent, used);
+    return;
   }
-  return JSON.stringify(value) ?? "null";
-}
-
-function renderArray(items: readonly unknown[], indent: string, used: number): string {
-  if (items.length === 0) return "[]";
-  if (items.every(printsFlat)) {
-    const flat = `[${items.map((v) => render(v, indent, 0)).join(", ")}]`;
-    if (used + flat.length <= lineWidth) return flat;
+  if (value === null || typeof value !== "object") {
+    out.text += JSON.stringify(value) ?? "null";
+    return;
+  }
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  if (entries.length === 0) {
+    out.text += "{}";
+    return;
   }
   const inner = `${indent}  `;
-  const lines = items.map((v, i) => {
-    const comma = i < items.length - 1 ? "," : "";
-    return `${inner}${render(v, inner, inner.length + comma.length)}${comma}`;
+  out.text += "{";
+  entries.forEach(([key, v], i) => {
+    const comma = i < entries.length - 1 ? "," : "";
+    const prefix = `${inner}${JSON.stringify(key)}: `;
+    out.text += `\n${prefix}`;
+    write(out, v, inner, prefix.length + comma.length);
+    out.text += comma;
   });
-  return `[\n${lines.join("\n")}\n${indent}]`;
+  out.text += `\n${indent}}`;
+}
+
+function writeArray(
+  out: { text: string },
+  items: readonly unknown[],
+  indent: string,
+  used: number,
+) {
+  if (items.length === 0) {
+    out.text += "[]";
+    return;
+  }
+  if (items.every(printsFlat)) {
+    const flat = flatArray(items);
+    if (used + flat.length <= lineWidth) {
+      out.text += flat;
+      return;
+    }
+  }
+  const inner = `${indent}  `;
+  out.text += "[";
+  items.forEach((v, i) => {
+    const comma = i < items.length - 1 ? "," : "";
+    out.text += `\n${inner}`;
+    write(out, v, inner, inner.length + comma.length);
+    out.text += comma;
+  });
+  out.text += `\n${indent}]`;
+}
+
+/** An array of flat values on one line, whatever its length (inside an array that fits). */
+function flatArray(items: readonly unknown[]): string {
+  return `[${items.map((v) => (Array.isArray(v) ? flatArray(v) : (JSON.stringify(v) ?? "null"))).join(", ")}]`;
 }
 
 /** A scalar, `{}` or an array of these: what an array may hold and still go on one line. */

@@ -1,8 +1,7 @@
-import type { DescFile } from "@bufbuild/protobuf";
-import { compileHttpRules } from "../contract/http-rule/index.js";
 import { readMethodContract } from "../contract/index.js";
 import { buildOpenApi } from "../contract/openapi/index.js";
 import { formatJson } from "./format-json.js";
+import type { PackageRoutes } from "./package-routes.js";
 
 /** One generated document: its path under the plugin's `out` and its text. */
 export interface OpenApiFile {
@@ -16,28 +15,19 @@ export interface OpenApiFile {
  * package, so the same route compiler and document builder as its `/openapi.json`. Like the
  * gateway, it holds the PUBLIC methods only; a package whose rules are all on internal methods
  * gets no document. The root's `x-protomesh-source` names the generator and the package's
- * proto files.
- * Deterministic and formatted as Biome does (`formatJson`), keys in the builder's order
- * (paths and schemas sorted by name).
+ * proto files. Deterministic and formatted as Biome does (`formatJson`), keys in the
+ * builder's order (paths and schemas sorted by name). `packages` come from
+ * `compilePackageRoutes`, with no errors (the plugin checks them first).
  */
 export function generateOpenApiFiles(
-  files: readonly DescFile[],
+  packages: readonly PackageRoutes[],
   options: { readonly dir: string; readonly generator: string },
 ): OpenApiFile[] {
-  const byPackage = new Map<string, DescFile[]>();
-  for (const file of files) {
-    const pkg = file.proto.package;
-    byPackage.set(pkg, [...(byPackage.get(pkg) ?? []), file]);
-  }
   const out: OpenApiFile[] = [];
-  for (const pkg of [...byPackage.keys()].sort()) {
-    const pkgFiles = byPackage.get(pkg) ?? [];
-    const routes = compileHttpRules(
-      pkgFiles.flatMap((f) => f.services),
-      { include: (method) => readMethodContract(method).visibility === "public" },
-    );
+  for (const { package: pkg, files, routes: all } of packages) {
+    const routes = all.filter((r) => readMethodContract(r.method).visibility === "public");
     if (routes.length === 0) continue;
-    const sources = pkgFiles.map((f) => f.proto.name).sort();
+    const sources = files.map((f) => f.proto.name);
     const title = pkg === "" ? "(no package)" : pkg;
     const document = buildOpenApi(routes, {
       title,

@@ -13,9 +13,10 @@ import {
   checkContracts,
   formatFinding,
 } from "./check-contracts.js";
-import { checkHttpRules } from "./check-http-rules.js";
+import { httpRuleFindings } from "./check-http-rules.js";
 import { generateOpenApiFiles, type OpenApiFile } from "./generate-openapi.js";
 import { generateServiceModules } from "./generate-service-module.js";
+import { compilePackageRoutes } from "./package-routes.js";
 import { parsePluginOptions } from "./plugin-options.js";
 
 /** Where the plugin's warnings go; by default stderr, which buf shows. */
@@ -38,7 +39,6 @@ export interface ProtomeshPluginOptions {
  */
 export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plugin {
   const reporter = options.reporter ?? { warn: (line) => process.stderr.write(`${line}\n`) };
-  const checks = [checkHttpRules, ...(options.checks ?? [])];
   const version = `v${packageVersion()}`;
   let errors: ContractFinding[] = [];
   let openApi: OpenApiFile[] = [];
@@ -47,7 +47,12 @@ export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plu
     version,
     parseOptions: parsePluginOptions,
     generateTs(schema) {
-      const findings = checkContracts(schema.files, checks);
+      // Compiled once: the HTTP rule checks and the OpenAPI documents read the same routes.
+      const packages = compilePackageRoutes(schema.files);
+      const findings = checkContracts(schema.files, [
+        () => httpRuleFindings(packages),
+        ...(options.checks ?? []),
+      ]);
       for (const warning of findings.filter((f) => f.severity === "warning")) {
         reporter.warn(formatFinding(warning));
       }
@@ -56,7 +61,7 @@ export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plu
       generateServiceModules(schema);
       const dir = schema.options.openapi;
       openApi = dir
-        ? generateOpenApiFiles(schema.files, { dir, generator: `protoc-gen-protomesh ${version}` })
+        ? generateOpenApiFiles(packages, { dir, generator: `protoc-gen-protomesh ${version}` })
         : [];
     },
   });
