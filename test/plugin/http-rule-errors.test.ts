@@ -1,5 +1,7 @@
+import { create, createFileRegistry } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { createProtomeshPlugin } from "../../src/plugin/index.js";
+import { checkHttpRules, createProtomeshPlugin, formatFinding } from "../../src/plugin/index.js";
 import { compileProtos, generatorRequest } from "./support/plugin-request.js";
 
 /**
@@ -202,6 +204,17 @@ describe("HTTP rule errors at generation time", () => {
     const lines = (run(paths).response.error ?? "").split("\n");
     expect(lines).toHaveLength(paths.length);
     expect(lines.map((l) => l.split(":")[0])).toEqual([...paths].sort());
+  });
+});
+
+describe("checkHttpRules", () => {
+  it("gives the plugin's findings on its own, for another tool to run", () => {
+    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: protoFiles }));
+    const paths = fixtures.filter((f) => f.c.severity !== "warning").map((f) => f.path);
+    const files = paths.map((p) => registry.getFile(p)).filter((f) => f !== undefined);
+    expect(files).toHaveLength(paths.length);
+    const lines = checkHttpRules(files).map(formatFinding).sort();
+    expect(lines).toEqual((run(paths).response.error ?? "").split("\n").sort());
   });
 });
 
