@@ -2,7 +2,12 @@ import { type DescMethod, type FileRegistry, getOption, hasOption } from "@bufbu
 import { Code } from "@connectrpc/connect";
 import { http } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
-import { isIdempotent, readMethodContract } from "../contract/index.js";
+import {
+  isIdempotent,
+  type MethodAuth,
+  readMethodAuth,
+  readMethodContract,
+} from "../contract/index.js";
 import type { CallPolicy } from "../resilience/call-policy.js";
 import { resolvePolicy } from "../resilience/resolve-policy.js";
 
@@ -16,6 +21,13 @@ export interface PolicyRow {
   readonly breaker: string;
   readonly bulkhead: string;
   readonly visibility: string;
+  /**
+   * Who may call, from the contract's `auth` (see `MethodAuth`): `none`, `optional` (a token
+   * sent must be valid), `authenticated`, or the scopes, roles and peer identities it needs
+   * (`a+b` all of them, `a|b` any one). `default: authenticated`: a PUBLIC method with no
+   * `auth` written, which a server enforces only when it is given auth options.
+   */
+  readonly auth: string;
   readonly route: string;
 }
 
@@ -28,6 +40,7 @@ const columns: readonly [keyof PolicyRow, string][] = [
   ["breaker", "BREAKER"],
   ["bulkhead", "BULKHEAD"],
   ["visibility", "VISIBILITY"],
+  ["auth", "AUTH"],
   ["route", "REST ROUTE"],
 ];
 
@@ -60,8 +73,14 @@ export function formatPolicyTable(rows: readonly PolicyRow[]): string {
     line(columns.map(([, title]) => title)),
     ...rows.map((r) => line(columns.map(([k]) => r[k]))),
   ];
+  const notes: string[] = [];
   if (rows.some((r) => r.attempts.endsWith("*")))
-    out.push("", "* not idempotent: retried only when the request was never sent");
+    notes.push("* not idempotent: retried only when the request was never sent");
+  if (rows.some((r) => r.auth.startsWith("default: ")))
+    notes.push(
+      "default: no auth in the contract; a server enforces it only when given auth options",
+    );
+  if (notes.length > 0) out.push("", ...notes);
   return out.join("\n");
 }
 
@@ -69,12 +88,13 @@ function rowOf(method: DescMethod): PolicyRow {
   const name = `${method.parent.typeName}/${method.name}`;
   const route = routesOf(method);
   const contract = readMethodContract(method);
+  const auth = authOf(readMethodAuth(method, contract));
   let policy: CallPolicy;
   try {
     policy = resolvePolicy({ method, contract });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { ...blankRow(name, route), timeout: `invalid: ${reason}` };
+    return { ...blankRow(name, route), auth, timeout: `invalid: ${reason}` };
   }
   const { retry } = policy;
   const retriesUnsafe = !isIdempotent(contract) && !retry.allowNonIdempotent;
@@ -93,6 +113,7 @@ function rowOf(method: DescMethod): PolicyRow {
       ? `${policy.bulkhead.maxConcurrent} + ${policy.bulkhead.maxQueue} queued`
       : "-",
     visibility: policy.visibility,
+    auth,
     route,
   };
 }
@@ -107,8 +128,22 @@ function blankRow(method: string, route: string): PolicyRow {
     breaker: "",
     bulkhead: "",
     visibility: "",
+    auth: "",
     route,
   };
+}
+
+function authOf(auth: MethodAuth): string {
+  if (!auth.authenticationRequired) return auth.explicit ? "optional" : "none";
+  const join = (values: readonly string[], match: "any-of" | "all-of") =>
+    values.join(match === "all-of" ? "+" : "|");
+  const needs = [
+    ...(auth.scopes.length > 0 ? [`scopes ${join(auth.scopes, auth.scopesMatch)}`] : []),
+    ...(auth.roles.length > 0 ? [`roles ${join(auth.roles, auth.rolesMatch)}`] : []),
+    ...(auth.identities.length > 0 ? [`peer ${join(auth.identities, "any-of")}`] : []),
+  ];
+  if (needs.length > 0) return needs.join(", ");
+  return auth.explicit ? "authenticated" : "default: authenticated";
 }
 
 function breakerOf(policy: CallPolicy): string {

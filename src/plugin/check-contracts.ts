@@ -40,9 +40,8 @@ export interface ContractFinding {
 }
 
 /**
- * Checks that must see the compiled HTTP routes (templates that do not parse, missing fields,
- * a bad `body`, two rules on one verb and path) plug in here once the route compiler lands:
- * each gets every file of the request and returns its findings.
+ * A check over every file of the request at once, returning its findings: the HTTP rule check
+ * (`checkHttpRules`, which must see all routes to find two rules on one verb and path) is one.
  */
 export type ContractCheck = (files: readonly DescFile[]) => readonly ContractFinding[];
 
@@ -94,7 +93,7 @@ interface WrittenPolicy {
 
 /**
  * Every contract error and warning in `files`, sorted by file and position. Generation fails
- * on any error; `extraChecks` adds the route checks (see `ContractCheck`).
+ * on any error; `extraChecks` adds checks over all files, such as the HTTP rule check.
  */
 export function checkContracts(
   files: readonly DescFile[],

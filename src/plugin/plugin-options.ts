@@ -7,10 +7,15 @@ export interface PluginOptions {
    * (then `./../src/index.js` and `./../src/testing/index.js`).
    */
   readonly runtime: string;
+  /**
+   * The directory, under the plugin's `out`, of the OpenAPI documents (one per package with
+   * HTTP rules on PUBLIC methods); default `openapi`, so `gen/openapi/`. `none` writes none.
+   */
+  readonly openapi: string | undefined;
 }
 
-/** The defaults: generated code imports the published package. */
-export const defaultPluginOptions: PluginOptions = { runtime: "protomesh" };
+/** The defaults: generated code imports the published package; OpenAPI into `openapi/`. */
+export const defaultPluginOptions: PluginOptions = { runtime: "protomesh", openapi: "openapi" };
 
 /**
  * Parses the plugin's own options strictly: an unknown key, a repeated key or an empty value
@@ -18,6 +23,7 @@ export const defaultPluginOptions: PluginOptions = { runtime: "protomesh" };
  */
 export function parsePluginOptions(raw: readonly { key: string; value: string }[]): PluginOptions {
   let runtime: string | undefined;
+  let openapi: string | undefined;
   for (const { key, value } of raw) {
     switch (key) {
       case "runtime":
@@ -25,11 +31,24 @@ export function parsePluginOptions(raw: readonly { key: string; value: string }[
         if (value === "") throw new Error("option runtime needs a value, e.g. runtime=protomesh");
         runtime = value.replace(/\/+$/, "");
         break;
+      case "openapi": {
+        if (openapi !== undefined) throw new Error("option openapi given twice");
+        const dir = value.replace(/\/+$/, "");
+        if (dir === "" || dir.startsWith("/") || dir.split("/").includes(".."))
+          throw new Error(
+            "option openapi needs a directory inside the output, e.g. openapi=openapi, or none",
+          );
+        openapi = dir;
+        break;
+      }
       default:
-        throw new Error(`unknown option ${JSON.stringify(key)} (known: runtime)`);
+        throw new Error(`unknown option ${JSON.stringify(key)} (known: runtime, openapi)`);
     }
   }
-  return { runtime: runtime ?? defaultPluginOptions.runtime };
+  return {
+    runtime: runtime ?? defaultPluginOptions.runtime,
+    openapi: openapi === "none" ? undefined : (openapi ?? defaultPluginOptions.openapi),
+  };
 }
 
 /** The two import paths generated code uses: the main API and the fakes. */

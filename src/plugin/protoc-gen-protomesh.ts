@@ -1,7 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { type CodeGeneratorRequest, CodeGeneratorResponseSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type CodeGeneratorRequest,
+  CodeGeneratorResponse_FileSchema,
+  CodeGeneratorResponseSchema,
+} from "@bufbuild/protobuf/wkt";
 import { createEcmaScriptPlugin, type Plugin } from "@bufbuild/protoplugin";
 import {
   type ContractCheck,
@@ -9,7 +13,10 @@ import {
   checkContracts,
   formatFinding,
 } from "./check-contracts.js";
+import { httpRuleFindings } from "./check-http-rules.js";
+import { generateOpenApiFiles, type OpenApiFile } from "./generate-openapi.js";
 import { generateServiceModules } from "./generate-service-module.js";
+import { compilePackageRoutes } from "./package-routes.js";
 import { parsePluginOptions } from "./plugin-options.js";
 
 /** Where the plugin's warnings go; by default stderr, which buf shows. */
@@ -21,7 +28,7 @@ export interface PluginReporter {
 export interface ProtomeshPluginOptions {
   /** Receives each warning as a `file.proto:line:col: warning: …` line. Default stderr. */
   readonly reporter?: PluginReporter;
-  /** Further contract checks, e.g. the HTTP route checks (see `ContractCheck`). */
+  /** Further contract checks, after the policy and HTTP rule checks (see `ContractCheck`). */
   readonly checks?: readonly ContractCheck[];
 }
 
@@ -32,18 +39,30 @@ export interface ProtomeshPluginOptions {
  */
 export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plugin {
   const reporter = options.reporter ?? { warn: (line) => process.stderr.write(`${line}\n`) };
+  const version = `v${packageVersion()}`;
   let errors: ContractFinding[] = [];
+  let openApi: OpenApiFile[] = [];
   const generator = createEcmaScriptPlugin({
     name: "protoc-gen-protomesh",
-    version: `v${packageVersion()}`,
+    version,
     parseOptions: parsePluginOptions,
     generateTs(schema) {
-      const findings = checkContracts(schema.files, options.checks);
+      // Compiled once: the HTTP rule checks and the OpenAPI documents read the same routes.
+      const packages = compilePackageRoutes(schema.files);
+      const findings = checkContracts(schema.files, [
+        () => httpRuleFindings(packages),
+        ...(options.checks ?? []),
+      ]);
       for (const warning of findings.filter((f) => f.severity === "warning")) {
         reporter.warn(formatFinding(warning));
       }
       errors = findings.filter((f) => f.severity === "error");
-      if (errors.length === 0) generateServiceModules(schema);
+      if (errors.length > 0) return;
+      generateServiceModules(schema);
+      const dir = schema.options.openapi;
+      openApi = dir
+        ? generateOpenApiFiles(packages, { dir, generator: `protoc-gen-protomesh ${version}` })
+        : [];
     },
   });
   return {
@@ -51,11 +70,18 @@ export function createProtomeshPlugin(options: ProtomeshPluginOptions = {}): Plu
     version: generator.version,
     run(request: CodeGeneratorRequest) {
       errors = [];
+      openApi = [];
       const response = generator.run(request);
-      if (errors.length === 0) return response;
-      return create(CodeGeneratorResponseSchema, {
-        error: errors.map(formatFinding).join("\n"),
-      });
+      if (errors.length > 0) {
+        return create(CodeGeneratorResponseSchema, {
+          error: errors.map(formatFinding).join("\n"),
+        });
+      }
+      // protoplugin prints TypeScript only; the JSON documents join its response here.
+      for (const file of openApi) {
+        response.file.push(create(CodeGeneratorResponse_FileSchema, file));
+      }
+      return response;
     },
   };
 }
@@ -81,6 +107,7 @@ function packageVersion(): string {
 
 /**
  * protoc-gen-protomesh: per `.proto` file with services, `<file>_protomesh.ts` holding a typed
- * client factory, the resolved call policies and a typed fake for every service.
+ * client factory, the resolved call policies and a typed fake for every service; per package
+ * with HTTP rules on PUBLIC methods, `openapi/<package path>/openapi.json`.
  */
 export const protocGenProtomesh: Plugin = createProtomeshPlugin();

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { OrderService } from "../../gen/acme/order/v1/order_service_pb.js";
 import {
   compileHttpRules,
+  compileHttpRulesReporting,
   HttpRuleError,
   PathTemplateError,
   parsePathTemplate,
@@ -106,5 +107,35 @@ describe("compileHttpRules", () => {
       include: (m) => m.name === "First",
     });
     expect(routes).toHaveLength(1);
+  });
+});
+
+describe("compileHttpRulesReporting", () => {
+  const bad = [
+    "BadTemplateService",
+    "MissingFieldService",
+    "MissingBodyService",
+    "ClashService",
+    "LibraryService",
+  ].map(service);
+
+  it("goes on past a bad rule: every error with its site, and the routes that compile", () => {
+    const { routes, errors } = compileHttpRulesReporting(bad);
+    expect(errors.map((e) => [e.site?.method.name, e.site?.binding, e.site?.part])).toEqual([
+      ["Get", 0, "pattern"],
+      ["Get", 0, "pattern"],
+      ["Create", 0, "body"],
+      ["Second", 0, "pattern"],
+    ]);
+    const clash = errors[3]?.site?.clashesWith;
+    expect([clash?.method.name, clash?.binding]).toEqual(["First", 0]);
+    // ClashService.First and every LibraryService route still compile.
+    expect(routes).toHaveLength(compileHttpRules([service("LibraryService")]).length + 1);
+    expect(routes.some((r) => r.binding > 0)).toBe(true);
+  });
+
+  it("is what compileHttpRules throws the first of", () => {
+    const { errors } = compileHttpRulesReporting(bad);
+    expect(() => compileHttpRules(bad)).toThrow(errors[0]?.message ?? "?");
   });
 });

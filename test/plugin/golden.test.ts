@@ -1,6 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
+import { create, createFileRegistry, type DescService } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
+import { createGateway } from "../../src/gateway/index.js";
 import { createProtomeshPlugin } from "../../src/plugin/index.js";
 import { expectGolden, lineDiff } from "./support/golden.js";
 import { compileProtos, generatorRequest, readProtoTree } from "./support/plugin-request.js";
@@ -19,11 +22,14 @@ function generate(parameter: string) {
 }
 
 describe("protoc-gen-protomesh golden output", () => {
-  it("writes one *_protomesh.ts per file with services, matching the golden file", () => {
+  it("writes one *_protomesh.ts per file with services and one OpenAPI document per package, matching the golden files", () => {
     const { response, warnings } = generate("target=ts,import_extension=js");
     expect(response.error ?? "").toBe("");
     expect(warnings).toEqual([]);
-    expect(response.file.map((f) => f.name)).toEqual(["acme/shop/v1/shop_protomesh.ts"]);
+    expect(response.file.map((f) => f.name)).toEqual([
+      "acme/shop/v1/shop_protomesh.ts",
+      "openapi/acme/shop/v1/openapi.json",
+    ]);
     for (const file of response.file) {
       expectGolden(join(goldens, `${file.name}.golden`), file.content);
     }
@@ -45,6 +51,55 @@ describe("protoc-gen-protomesh golden output", () => {
     );
     expect(formatted.status, formatted.stderr).toBe(0);
     expect(lineDiff(file.content, formatted.stdout)).not.toMatch(/^[-+] /m);
+  });
+
+  it("formats the OpenAPI document as Biome does, and heads it with its source", () => {
+    const doc = generate("target=ts").response.file.find((f) => f.name.endsWith(".json"));
+    if (!doc) throw new Error("no OpenAPI document");
+    const formatted = spawnSync(
+      join(repoRoot, "node_modules/.bin/biome"),
+      ["format", "--stdin-file-path=generated.json"],
+      { cwd: repoRoot, input: doc.content, encoding: "utf8" },
+    );
+    expect(formatted.status, formatted.stderr).toBe(0);
+    expect(lineDiff(doc.content, formatted.stdout)).not.toMatch(/^[-+] /m);
+    const json = JSON.parse(doc.content);
+    expect(json.openapi).toBe("3.1.0");
+    expect(json.info).toMatchObject({ title: "acme.shop.v1", version: "v1" });
+    expect(json["x-protomesh-source"]).toEqual({
+      generator: expect.stringMatching(/^protoc-gen-protomesh v\d+\.\d+\.\d+$/),
+      files: ["acme/shop/v1/money.proto", "acme/shop/v1/shop.proto"],
+    });
+  });
+
+  it("documents what the gateway serves: the same paths and schemas as its /openapi.json", async () => {
+    const doc = generate("target=ts").response.file.find((f) => f.name.endsWith(".json"));
+    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: protoFiles }));
+    const services = ["CatalogService", "CartService"].map(
+      (name) => registry.getService(`acme.shop.v1.${name}`) as DescService,
+    );
+    const gateway = createGateway({
+      upstreams: [{ services, baseUrl: "http://127.0.0.1:1" }],
+      logger: false,
+    });
+    const { url } = await gateway.listen();
+    try {
+      const served = (await (await fetch(`${url}/openapi.json`)).json()) as Record<string, unknown>;
+      const generated = JSON.parse(doc?.content ?? "{}") as Record<string, unknown>;
+      // PutProduct has a rule but is INTERNAL: neither the gateway nor the document has it.
+      expect(Object.keys(generated.paths as object)).not.toContain("/v1/products/{product_id}:put");
+      expect(JSON.stringify(generated.paths)).not.toContain("PutProduct");
+      expect(generated.paths).toEqual(served.paths);
+      expect(generated.components).toEqual(served.components);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("writes the documents where the openapi option says, or none", () => {
+    const names = (parameter: string) => generate(parameter).response.file.map((f) => f.name);
+    expect(names("target=ts,openapi=api/docs/")).toContain("api/docs/acme/shop/v1/openapi.json");
+    expect(names("target=ts,openapi=none")).toEqual(["acme/shop/v1/shop_protomesh.ts"]);
   });
 
   it("imports the runtime from the option's path: a package name or a relative directory", () => {
@@ -69,6 +124,8 @@ describe("protoc-gen-protomesh golden output", () => {
     ["an unknown option", "target=ts,runtim=protomesh", 'unknown option "runtim"'],
     ["a repeated option", "target=ts,runtime=a,runtime=b", "option runtime given twice"],
     ["an empty value", "target=ts,runtime=", "option runtime needs a value"],
+    ["an OpenAPI directory outside the output", "target=ts,openapi=../x", "option openapi needs"],
+    ["an empty OpenAPI directory", "target=ts,openapi=", "option openapi needs"],
   ])("refuses %s", (_name, parameter, message) => {
     expect(() => generate(parameter)).toThrow(message);
   });

@@ -25,6 +25,9 @@ describe("the generate bench's synthetic module", () => {
       expect(response.file.map((f) => f.name)).toEqual([
         "synthetic/s000/v1/service_000_protomesh.ts",
         "synthetic/s001/v1/service_001_protomesh.ts",
+        // Reads carry a google.api.http rule (the bench times OpenAPI generation too).
+        "openapi/synthetic/s000/v1/openapi.json",
+        "openapi/synthetic/s001/v1/openapi.json",
       ]);
       expect(response.file[0]?.content).toContain("createService000Client");
 

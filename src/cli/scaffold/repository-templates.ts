@@ -50,7 +50,8 @@ plugins:
       - target=js+dts
       - import_extension=js
   # Per file with services: typed client factories, each method's resolved call policy and
-  # typed fakes for tests; it fails on a contract error (file.proto:line:col: message).
+  # typed fakes for tests; per package with HTTP rules on PUBLIC methods, an OpenAPI 3.1
+  # document in gen/openapi/. It fails on a contract error (file.proto:line:col: message).
   - local: protoc-gen-protomesh
     out: gen
     include_imports: false
@@ -58,6 +59,7 @@ plugins:
     opt:
       - target=js+dts
       - import_extension=js
+      - openapi=openapi
 `;
 
 const ciScript = `#!/bin/sh

@@ -11,10 +11,13 @@ export const policiesVerb: Verb = {
   help: `usage: protomesh policies [DIR|URL]
 
 Prints the effective call policy of every method, one row each: timeout, attempts, retryable
-codes, hedging, breaker, bulkhead, visibility and REST route, as the contract resolves it
-(library defaults < service default_policy < method policy). Reads this workspace's
+codes, hedging, breaker, bulkhead, visibility, auth and REST route, as the contract resolves
+it (library defaults < service default_policy < method policy). Reads this workspace's
 contracts, those under DIR, or a running server's over gRPC reflection (http:// or https://).
 "3*" in ATTEMPTS: not idempotent, retried only when the request was never sent.
+AUTH: none, optional (a token sent must be valid), authenticated, or the scopes, roles and
+peer identities needed (a+b: all of them, a|b: any one); "default: authenticated" is a
+PUBLIC method with no auth written, enforced only by a server given auth options.
 
 Options for a URL:
 ${remoteOptionsHelp}

@@ -28,6 +28,8 @@ export interface HttpRoute {
   readonly responseBody: DescField | undefined;
   /** Normalised verb + path shape, e.g. `GET /v1/*:cancel`: two routes with one key conflict. */
   readonly key: string;
+  /** 0 for the method's `google.api.http` rule, n for its `additional_bindings[n - 1]`. */
+  readonly binding: number;
 }
 
 export interface PathBinding {
@@ -42,6 +44,37 @@ export interface PathBinding {
  */
 export class HttpRuleError extends Error {
   override readonly name = "HttpRuleError";
+
+  /**
+   * Where in the contract the fault is written, for a generator that reports
+   * `file.proto:line:col` (the gateway only shows the message). Undefined when not known.
+   */
+  readonly site: HttpRuleSite | undefined;
+
+  constructor(message: string, site?: HttpRuleSite) {
+    super(message);
+    this.site = site;
+  }
+}
+
+/** Which part of which rule an `HttpRuleError` is about. */
+export interface HttpRuleSite {
+  readonly method: DescMethod;
+  /** 0 for the `google.api.http` rule itself, n for its `additional_bindings[n - 1]`. */
+  readonly binding: number;
+  /**
+   * `pattern`: the verb and path template (`get`, `post`, …, `custom`); `body`;
+   * `response_body`; `additional_bindings`: a binding that nests bindings of its own.
+   */
+  readonly part: "pattern" | "body" | "response_body" | "additional_bindings";
+  /** For two rules on one verb and path: the route bound first. */
+  readonly clashesWith?: HttpRoute | undefined;
+}
+
+/** Every route that compiles, and every rule that does not (in declaration order). */
+export interface CompiledHttpRules {
+  readonly routes: HttpRoute[];
+  readonly errors: HttpRuleError[];
 }
 
 export interface CompileHttpRulesOptions {
@@ -58,7 +91,22 @@ export function compileHttpRules(
   services: readonly DescService[],
   options: CompileHttpRulesOptions = {},
 ): HttpRoute[] {
+  const { routes, errors } = compileHttpRulesReporting(services, options);
+  if (errors[0]) throw errors[0];
+  return routes;
+}
+
+/**
+ * `compileHttpRules` that goes on past a bad rule: the routes that compile and an error for
+ * each rule that does not, so a code generator reports them all at once. A route that clashes
+ * with an earlier one is an error and not among the routes.
+ */
+export function compileHttpRulesReporting(
+  services: readonly DescService[],
+  options: CompileHttpRulesOptions = {},
+): CompiledHttpRules {
   const routes: HttpRoute[] = [];
+  const errors: HttpRuleError[] = [];
   const byKey = new Map<string, HttpRoute>();
   for (const service of services) {
     for (const method of service.methods) {
@@ -68,27 +116,48 @@ export function compileHttpRules(
       const rules = [rule, ...rule.additionalBindings];
       for (const [i, r] of rules.entries()) {
         if (i > 0 && r.additionalBindings.length > 0) {
-          throw new HttpRuleError(`${name(method)}: additional_bindings must not nest`);
+          errors.push(
+            new HttpRuleError(`${name(method)}: additional_bindings must not nest`, {
+              method,
+              binding: i,
+              part: "additional_bindings",
+            }),
+          );
+          continue;
         }
-        const route = compileRule(method, r);
+        let route: HttpRoute;
+        try {
+          route = compileRule(method, r, i);
+        } catch (e) {
+          if (e instanceof HttpRuleError) {
+            errors.push(e);
+            continue;
+          }
+          throw e;
+        }
         const clash = byKey.get(route.key);
         if (clash) {
-          throw new HttpRuleError(
-            `${name(clash.method)} and ${name(method)} both bind ${route.httpMethod} ` +
-              `${route.template.source === clash.template.source ? route.template.source : `${clash.template.source} and ${route.template.source}`}`,
+          errors.push(
+            new HttpRuleError(
+              `${name(clash.method)} and ${name(method)} both bind ${route.httpMethod} ` +
+                `${route.template.source === clash.template.source ? route.template.source : `${clash.template.source} and ${route.template.source}`}`,
+              { method, binding: i, part: "pattern", clashesWith: clash },
+            ),
           );
+          continue;
         }
         byKey.set(route.key, route);
         routes.push(route);
       }
     }
   }
-  return routes;
+  return { routes, errors };
 }
 
-function compileRule(method: DescMethod, rule: HttpRule): HttpRoute {
+function compileRule(method: DescMethod, rule: HttpRule, binding: number): HttpRoute {
+  let part: HttpRuleSite["part"] = "pattern";
   const fail = (why: string): never => {
-    throw new HttpRuleError(`${name(method)}: ${why}`);
+    throw new HttpRuleError(`${name(method)}: ${why}`, { method, binding, part });
   };
   if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
     fail("google.api.http supports unary and server-streaming methods only");
@@ -114,9 +183,11 @@ function compileRule(method: DescMethod, rule: HttpRule): HttpRoute {
     }
     return { variable, fields };
   });
+  part = "body";
   const body = bodyOf(method.input, rule.body, pathBindings, fail);
   let responseBody: DescField | undefined;
   if (rule.responseBody !== "") {
+    part = "response_body";
     responseBody = method.output.fields.find((f) => f.name === rule.responseBody);
     if (!responseBody) {
       fail(`response_body "${rule.responseBody}" is not a field of ${method.output.typeName}`);
@@ -126,7 +197,7 @@ function compileRule(method: DescMethod, rule: HttpRule): HttpRoute {
     .map((s) => (s.kind === "literal" ? s.value : s.kind === "wildcard" ? "*" : "**"))
     .join("/");
   const key = `${httpMethod} /${shape}${template.verb === undefined ? "" : `:${template.verb}`}`;
-  return { method, httpMethod, template, pathBindings, body, responseBody, key };
+  return { method, httpMethod, template, pathBindings, body, responseBody, key, binding };
 }
 
 function verbOf(
