@@ -63,9 +63,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running = true;
   let published = 0;
   let wake: (() => void) | undefined;
+  // Set by every NOTIFY (and drain/close), cleared when a batch starts: a NOTIFY that arrives
+  // while a batch is in flight is not lost (it used to be, and the relay then slept a whole
+  // poll interval with committed rows waiting).
+  let nudged = false;
   let listener: pg.Client | undefined;
 
   function nudge(): void {
+    nudged = true;
     wake?.();
   }
 
@@ -168,9 +173,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let backoff = baseBackoff;
     while (running) {
       try {
+        nudged = false;
         const n = await relayBatch();
         backoff = baseBackoff;
-        if (n < batchSize && running) await sleep(pollMs);
+        // A full batch may have more behind it, and a NOTIFY during the batch means rows were
+        // committed after its SELECT: go again at once. Otherwise wait for a NOTIFY or the poll.
+        if (n < batchSize && !nudged && running) await sleep(pollMs);
       } catch (error) {
         options.onError?.(error);
         if (running) await sleep(backoff);
