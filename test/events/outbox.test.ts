@@ -5,6 +5,9 @@ import {
   createAmqpEventBus,
   createOutbox,
   type EventBus,
+  type EventRecord,
+  encodeEvent,
+  eventTopic,
   idempotentConsumer,
   migrateEventStore,
   startOutboxRelay,
@@ -98,17 +101,65 @@ describe("transactional outbox", () => {
       pollIntervalMs: 100,
     });
     await new Promise((r) => setTimeout(r, 300));
-    // A row written without NOTIFY (as by a tool that bypasses outbox.add).
-    const outbox = createOutbox({ schema: db.name });
-    const client = await db.pool.connect();
-    await client.query("BEGIN");
-    await outbox.add(client, OrderCreatedSchema, order("polled"));
-    await client.query(`SELECT pg_notify('nobody_listens', '')`);
-    await client.query("COMMIT");
-    client.release();
+    // A row written without NOTIFY (as by a tool that bypasses outbox.add): only a poll finds it.
+    const record = encodeEvent(OrderCreatedSchema, order("polled"));
+    await db.pool.query(
+      `INSERT INTO ${db.name}.outbox (event_id, topic, headers, payload) VALUES ($1, $2, $3, $4)`,
+      [record.headers["ce-id"], eventTopic(OrderCreatedSchema), record.headers, record.content],
+    );
     await until(() => consumer.counts.has("polled"), 10_000);
     await relay.close();
     await consumer.close();
+  });
+
+  it("keeps a NOTIFY that arrives while a batch is being published, instead of sleeping a poll interval", async () => {
+    const own = await createTestSchema("outbox_wake");
+    const outbox = createOutbox({ schema: own.name });
+    const published: string[] = [];
+    let holding = false;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Holds the first event's confirm, so the second commits (and NOTIFYs) mid-batch.
+    const publisher = {
+      async publishRecord(_topic: string, record: EventRecord) {
+        if (published.length === 0 && !holding) {
+          holding = true;
+          await held;
+        }
+        published.push(record.headers["ce-id"] ?? "");
+      },
+    };
+    const relay = startOutboxRelay({
+      pool: own.pool,
+      publisher,
+      schema: own.name,
+      pollIntervalMs: 600_000, // far beyond the test: only a NOTIFY can wake the relay
+    });
+    const add = async (id: string) => {
+      const client = await own.pool.connect();
+      try {
+        await client.query("BEGIN");
+        const eventId = await outbox.add(client, OrderCreatedSchema, order(id));
+        await client.query("COMMIT");
+        return eventId;
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // listening and asleep
+      const first = await add("first");
+      await until(() => holding, 10_000);
+      const second = await add("second");
+      await new Promise((r) => setTimeout(r, 200)); // its NOTIFY reached the relay mid-batch
+      release();
+      await until(() => published.length === 2, 5_000);
+      expect(published).toEqual([first, second]);
+    } finally {
+      release();
+      await relay.close();
+      await own.drop();
+    }
   });
 
   it("two relays at once publish every event exactly once between them (FOR UPDATE SKIP LOCKED)", async () => {
