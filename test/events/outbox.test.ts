@@ -112,53 +112,86 @@ describe("transactional outbox", () => {
     await consumer.close();
   });
 
-  it("keeps a NOTIFY that arrives while a batch is being published, instead of sleeping a poll interval", async () => {
-    const own = await createTestSchema("outbox_wake");
+  /**
+   * A relay whose publisher holds the first event's confirm until released, with events added
+   * one transaction each; `sent` lists the event ids in the order they were handed to the
+   * publisher.
+   */
+  async function heldRelay(batchesInFlight: number) {
+    const own = await createTestSchema("outbox_held");
     const outbox = createOutbox({ schema: own.name });
-    const published: string[] = [];
-    let holding = false;
+    const sent: string[] = [];
+    const confirmed: string[] = [];
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
-    // Holds the first event's confirm, so the second commits (and NOTIFYs) mid-batch.
     const publisher = {
       async publishRecord(_topic: string, record: EventRecord) {
-        if (published.length === 0 && !holding) {
-          holding = true;
-          await held;
-        }
-        published.push(record.headers["ce-id"] ?? "");
+        const id = record.headers["ce-id"] ?? "";
+        sent.push(id);
+        if (sent.length === 1) await held;
+        confirmed.push(id);
       },
     };
     const relay = startOutboxRelay({
       pool: own.pool,
       publisher,
       schema: own.name,
+      batchesInFlight,
       pollIntervalMs: 600_000, // far beyond the test: only a NOTIFY can wake the relay
     });
-    const add = async (id: string) => {
-      const client = await own.pool.connect();
-      try {
-        await client.query("BEGIN");
-        const eventId = await outbox.add(client, OrderCreatedSchema, order(id));
-        await client.query("COMMIT");
-        return eventId;
-      } finally {
-        client.release();
-      }
+    await new Promise((r) => setTimeout(r, 300)); // listening and asleep
+    return {
+      sent,
+      confirmed,
+      release,
+      async add(orderId: string) {
+        const client = await own.pool.connect();
+        try {
+          await client.query("BEGIN");
+          const id = await outbox.add(client, OrderCreatedSchema, order(orderId));
+          await client.query("COMMIT");
+          return id;
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        release();
+        await relay.close();
+        await own.drop();
+      },
     };
+  }
+
+  it("keeps a NOTIFY that arrives while a batch is being published, instead of sleeping a poll interval", async () => {
+    const relay = await heldRelay(1);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // listening and asleep
-      const first = await add("first");
-      await until(() => holding, 10_000);
-      const second = await add("second");
+      const first = await relay.add("first");
+      await until(() => relay.sent.length === 1, 10_000);
+      const second = await relay.add("second");
       await new Promise((r) => setTimeout(r, 200)); // its NOTIFY reached the relay mid-batch
-      release();
-      await until(() => published.length === 2, 5_000);
-      expect(published).toEqual([first, second]);
+      expect(relay.sent).toEqual([first]); // one batch at a time: the second waits
+      relay.release();
+      await until(() => relay.confirmed.length === 2, 5_000);
+      expect(relay.sent).toEqual([first, second]);
     } finally {
-      release();
       await relay.close();
-      await own.drop();
+    }
+  });
+
+  it("locks and sends the next batch while an earlier one waits for its confirms", async () => {
+    const relay = await heldRelay(4);
+    try {
+      const first = await relay.add("first");
+      await until(() => relay.sent.length === 1, 10_000);
+      const second = await relay.add("second");
+      await until(() => relay.confirmed.length === 1, 5_000); // the first is still held
+      expect(relay.confirmed).toEqual([second]);
+      expect(relay.sent).toEqual([first, second]);
+      relay.release();
+      await until(() => relay.confirmed.length === 2, 5_000);
+    } finally {
+      await relay.close();
     }
   });
 
