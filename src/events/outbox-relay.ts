@@ -66,16 +66,17 @@ export interface OutboxRelay {
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const s = checkSchemaName(options.schema ?? defaultEventSchema);
   const channel = outboxChannel(s);
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 200));
   const batchesInFlight = Math.max(1, options.batchesInFlight ?? 4);
   const pollMs = options.pollIntervalMs ?? 1_000;
   const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   const baseBackoff = options.errorBackoffMs ?? 100;
-  // Marking rows sent needs no flush to disk before the next batch: a commit lost in a
-  // PostgreSQL crash only sends those events again, which at-least-once allows; it saves a WAL
-  // flush per batch. Visibility to other relays (SKIP LOCKED) is at commit, flushed or not.
-  const begin = "BEGIN; SET LOCAL synchronous_commit = off";
-  const select = `SELECT id, topic, headers, payload FROM ${s}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`;
+  // One round trip opens the transaction and locks the batch (a simple query may hold several
+  // statements; the batch size is a number, so it is written into the text). Marking rows sent
+  // needs no flush to disk before the next batch: a commit lost in a PostgreSQL crash only sends
+  // those events again, which at-least-once allows, and it saves a WAL flush per batch.
+  // Visibility to other relays (SKIP LOCKED) is at commit, flushed or not.
+  const lockBatch = `BEGIN; SET LOCAL synchronous_commit = off; SELECT id, topic, headers, payload FROM ${s}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
   const markSent = `UPDATE ${s}.outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`;
   const markFailed = `UPDATE ${s}.outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
   const cleanupSql = `DELETE FROM ${s}.outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)`;
@@ -118,8 +119,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     client.on("error", ignore);
     let rows: OutboxRow[];
     try {
-      await client.query(begin);
-      rows = (await client.query<OutboxRow>(select, [batchSize])).rows;
+      // Several statements answer with one result each (pg's types say one): the SELECT's is last.
+      const results = (await client.query<OutboxRow>(lockBatch)) as unknown as
+        | pg.QueryResult<OutboxRow>
+        | pg.QueryResult<OutboxRow>[];
+      rows = (Array.isArray(results) ? results[results.length - 1]?.rows : results.rows) ?? [];
       if (rows.length === 0) await client.query("COMMIT");
     } catch (error) {
       await abort(client);
