@@ -2,12 +2,15 @@
  * `npm run bench -- --suite events`: protomesh/events against raw amqplib in the same run, on the
  * local RabbitMQ (127.0.0.1:5672) and PostgreSQL (127.0.0.1:5432, database `test`), each in a
  * throw-away vhost / schema:
- * - publish throughput with confirms: `publish` (≤ 1,000 unconfirmed) vs a raw confirm channel
- *   with a callback per message and the same 1,000-message window;
+ * - publish throughput with confirms: one windowed caller (≤ 1,000 unconfirmed) drives both
+ *   `publish` and a raw confirm channel with a callback per message; both send the same bytes
+ *   (envelope headers and properties) on a connection with the same socket option (no Nagle);
  * - consumer throughput: a subscription (concurrency = prefetch 100, no-op handler, decode and
  *   metrics included) vs a raw consumer with prefetch 100 acking each message;
- * - outbox → consumer latency (ce-time to handler) at a steady 1,000 events/s, p50 / p99;
- * - relay throughput: committed outbox rows to confirmed-and-marked-sent, events/s.
+ * - outbox → consumer latency (ce-time to handler) at a steady 1,000 events/s offered on an
+ *   absolute schedule, one transaction per event from a writers' pool of its own, p50 / p99
+ *   over the steady phase's events only;
+ * - relay throughput: a backlog of committed outbox rows to delivered, events/s.
  * Rounds alternate protomesh and raw so noise hits both alike; medians over rounds.
  * Targets: publish and consume ≥ 0.9× amqplib.
  */
