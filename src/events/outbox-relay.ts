@@ -200,7 +200,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         client.on("notification", nudge);
         backoff = baseBackoff;
         nudge(); // anything added while not listening
-        await lost;
+        // close() during connect found no listener to end: this one must not wait for a loss.
+        if (running) await lost;
       } catch (error) {
         options.onError?.(error);
       } finally {

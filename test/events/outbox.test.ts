@@ -265,6 +265,13 @@ describe("transactional outbox", () => {
     await proxy.close();
   });
 
+  it("closes at once, even while its LISTEN connection is still being made", async () => {
+    const relay = startOutboxRelay({ pool: db.pool, publisher: bus, schema: db.name });
+    const closed = relay.close().then(() => "closed");
+    const late = new Promise((r) => setTimeout(() => r("still open"), 5_000));
+    expect(await Promise.race([closed, late])).toBe("closed");
+  });
+
   it("deletes sent rows after the retention period", async () => {
     const relay = startOutboxRelay({
       pool: db.pool,
