@@ -1,4 +1,5 @@
 import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { runWithCallContext } from "../context/index.js";
 import { decodeEvent, type EventRecord } from "./event-envelope.js";
@@ -8,7 +9,10 @@ import type {
   EventHandler,
   EventMiddleware,
 } from "./event-handler.js";
-import type { QueueMetrics } from "./event-metrics.js";
+import type { EventMetrics, QueueMetrics } from "./event-metrics.js";
+import type { SubscribeOptions } from "./event-subscriber.js";
+import { eventTopic } from "./event-topic.js";
+import { retrySchedule } from "./retry-schedule.js";
 
 /** What to do with a delivery once its handler has run. */
 export type DispatchOutcome =
@@ -98,4 +102,60 @@ export function createEventDispatcher<Desc extends DescMessage>(
     );
     return { kind: "ack" };
   };
+}
+
+/** A subscription as both buses carry it out: where, how many at once, when to retry, and how. */
+export interface SubscriptionPlan {
+  readonly topic: string;
+  readonly queue: string;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  /** The wait after attempt n is `delaysMs[n - 1]`. */
+  readonly delaysMs: readonly number[];
+  readonly deadLetterQueue: string;
+  readonly dispatch: (record: EventRecord, attempt: number) => Promise<DispatchOutcome>;
+}
+
+/** What a bus adds to every one of its subscriptions. */
+export interface BusSubscriptionDefaults {
+  readonly middleware?: readonly EventMiddleware[] | undefined;
+  readonly metrics?: EventMetrics | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/**
+ * Checks `subscribe`'s options and builds its dispatcher, the same way for the AMQP subscriber
+ * and the in-process bus (which once each did it by hand): the topic from the contract, the
+ * queue, concurrency (default 10), the retry schedule and the dead-letter queue (default
+ * `<queue>.dlq`), the bus's middleware outside the subscription's own.
+ */
+export function planSubscription<Desc extends DescMessage>(
+  schema: Desc,
+  handler: EventHandler<Desc>,
+  options: SubscribeOptions,
+  bus: BusSubscriptionDefaults,
+): SubscriptionPlan {
+  const topic = eventTopic(schema);
+  const { queue } = options;
+  if (queue === "") throw new ConnectError("subscribe needs a queue", Code.InvalidArgument);
+  const concurrency = options.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 65_535) {
+    throw new ConnectError(
+      `concurrency must be an integer in 1..65535, got ${concurrency}`,
+      Code.InvalidArgument,
+    );
+  }
+  const { maxAttempts, delaysMs } = retrySchedule(options.retry);
+  const dispatch = createEventDispatcher({
+    schema,
+    handler,
+    middleware: [...(bus.middleware ?? []), ...(options.middleware ?? [])],
+    topic,
+    queue,
+    maxAttempts,
+    metrics: bus.metrics?.forQueue(queue, schema.typeName),
+    logger: bus.logger,
+  });
+  const deadLetterQueue = options.deadLetter?.queue ?? `${queue}.dlq`;
+  return { topic, queue, concurrency, maxAttempts, delaysMs, deadLetterQueue, dispatch };
 }

@@ -3,13 +3,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from "amqplib";
 import type { Logger } from "pino";
 import type { AmqpConnection } from "./amqp-connection.js";
-import { createEventDispatcher, type DispatchOutcome } from "./event-dispatcher.js";
+import { type DispatchOutcome, planSubscription } from "./event-dispatcher.js";
 import type { EventRecord } from "./event-envelope.js";
 import type { EventHandler, EventMiddleware } from "./event-handler.js";
 import type { EventMetrics } from "./event-metrics.js";
 import { defaultEventExchange } from "./event-publisher.js";
-import { eventTopic } from "./event-topic.js";
-import { type EventRetryOptions, retrySchedule } from "./retry-schedule.js";
+import type { EventRetryOptions } from "./retry-schedule.js";
 
 /** Headers the subscriber adds when it retries or dead-letters an event. */
 export const subscriberHeaders = {
@@ -81,28 +80,12 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
   const exchange = options.exchange ?? defaultEventExchange;
   return {
     async subscribe(schema, handler, subscribeOptions) {
-      const topic = eventTopic(schema);
-      const { queue } = subscribeOptions;
-      if (queue === "") throw new ConnectError("subscribe needs a queue", Code.InvalidArgument);
-      const concurrency = subscribeOptions.concurrency ?? 10;
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 65_535) {
-        throw new ConnectError(
-          `concurrency must be an integer in 1..65535, got ${concurrency}`,
-          Code.InvalidArgument,
-        );
-      }
-      const { maxAttempts, delaysMs } = retrySchedule(subscribeOptions.retry);
-      const deadLetterQueue = subscribeOptions.deadLetter?.queue ?? `${queue}.dlq`;
-      const dispatch = createEventDispatcher({
+      const { topic, queue, concurrency, delaysMs, deadLetterQueue, dispatch } = planSubscription(
         schema,
         handler,
-        middleware: [...(options.middleware ?? []), ...(subscribeOptions.middleware ?? [])],
-        topic,
-        queue,
-        maxAttempts,
-        metrics: options.metrics?.forQueue(queue, schema.typeName),
-        logger: options.logger,
-      });
+        subscribeOptions,
+        options,
+      );
 
       let channel: ConfirmChannel | undefined;
       let consumerTag: string | undefined;

@@ -1,12 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { EventBus } from "./event-bus.js";
-import { createEventDispatcher } from "./event-dispatcher.js";
+import { planSubscription } from "./event-dispatcher.js";
 import { type EventRecord, encodeEvent, eventHeaders } from "./event-envelope.js";
 import type { EventMiddleware } from "./event-handler.js";
 import type { EventMetrics } from "./event-metrics.js";
 import { eventTopic } from "./event-topic.js";
-import { retrySchedule } from "./retry-schedule.js";
 
 /** An event that ended in a dead-letter queue of the in-process bus. */
 export interface DeadLetter {
@@ -76,21 +75,12 @@ export function createMemoryEventBus(options: MemoryEventBusOptions = {}): Memor
     },
     publishRecord,
     async subscribe(schema, handler, subscribeOptions) {
-      const topic = eventTopic(schema);
-      const { queue } = subscribeOptions;
-      const concurrency = subscribeOptions.concurrency ?? 10;
-      const { maxAttempts, delaysMs } = retrySchedule(subscribeOptions.retry);
-      const deadLetterQueue = subscribeOptions.deadLetter?.queue ?? `${queue}.dlq`;
-      const dispatch = createEventDispatcher({
+      const { topic, queue, concurrency, delaysMs, deadLetterQueue, dispatch } = planSubscription(
         schema,
         handler,
-        middleware: [...(options.middleware ?? []), ...(subscribeOptions.middleware ?? [])],
-        topic,
-        queue,
-        maxAttempts,
-        metrics: options.metrics?.forQueue(queue, schema.typeName),
-        logger: options.logger,
-      });
+        subscribeOptions,
+        options,
+      );
       const waiting: [EventRecord, number][] = [];
       let active = 0;
       let stopped = false;

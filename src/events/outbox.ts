@@ -33,15 +33,23 @@ export interface Outbox {
 export function createOutbox(options: OutboxOptions = {}): Outbox {
   const s = checkSchemaName(options.schema ?? defaultEventSchema);
   const channel = outboxChannel(s);
-  const insert = `INSERT INTO ${s}.outbox (event_id, topic, headers, payload) VALUES ($1, $2, $3, $4)`;
+  // One round trip: the insert and the NOTIFY that wakes the relays (sent at COMMIT; the
+  // server folds identical notifications of one transaction into one).
+  const insert = `WITH added AS (INSERT INTO ${s}.outbox (event_id, topic, headers, payload) VALUES ($1, $2, $3, $4) RETURNING 1) SELECT pg_notify($5, '') FROM added`;
   const source = options.source ?? "/protomesh";
   return {
     async add(client, schema, message, addOptions = {}) {
       const topic = eventTopic(schema);
       const record = encodeEvent(schema, message, { source, ...addOptions });
       const id = record.headers[eventHeaders.id] ?? "";
-      await client.query(insert, [id, topic, record.headers, Buffer.from(record.content)]);
-      await client.query("SELECT pg_notify($1, '')", [channel]);
+      const content = record.content;
+      await client.query(insert, [
+        id,
+        topic,
+        record.headers,
+        Buffer.from(content.buffer, content.byteOffset, content.byteLength),
+        channel,
+      ]);
       return id;
     },
   };

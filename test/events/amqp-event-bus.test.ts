@@ -10,6 +10,7 @@ import {
   createEventMetrics,
   type EventBus,
   type EventContext,
+  encodeEvent,
   subscriberHeaders,
 } from "../../src/events/index.js";
 import { type BrokerVhost, createBrokerVhost } from "./broker-vhost.js";
@@ -137,6 +138,35 @@ describe("AMQP event bus", () => {
       },
       { exchange: "unbound-exchange" },
     );
+  });
+
+  it("reports each event of one confirm batch on its own: routed ones resolve, returned ones reject", async () => {
+    const ch = await raw.createChannel();
+    await ch.assertExchange("mixed-exchange", "topic", { durable: true });
+    await ch.assertQueue("mixed-bound");
+    await ch.bindQueue("mixed-bound", "mixed-exchange", "routed");
+    await withBus(
+      async (bus) => {
+        // Interleaved, so the broker's multiple-acks cover routed and returned events alike.
+        const topics = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? "unrouted" : "routed"));
+        const results = await Promise.allSettled(
+          topics.map((t, i) => bus.publishRecord(t, encodeEvent(OrderCreatedSchema, order(i)))),
+        );
+        results.forEach((result, i) => {
+          if (topics[i] === "routed") expect(result.status).toBe("fulfilled");
+          else {
+            expect(result.status).toBe("rejected");
+            const reason = (result as PromiseRejectedResult).reason as ConnectError;
+            expect(reason.code).toBe(Code.NotFound);
+          }
+        });
+        const { messageCount } = await ch.checkQueue("mixed-bound");
+        expect(messageCount).toBe(topics.filter((t) => t === "routed").length);
+      },
+      { exchange: "mixed-exchange" },
+    );
+    await ch.deleteQueue("mixed-bound");
+    await ch.close();
   });
 
   it("rejects a nacked event (a full queue that rejects publishes) and confirms the others", async () => {

@@ -5,6 +5,9 @@ import {
   createAmqpEventBus,
   createOutbox,
   type EventBus,
+  type EventRecord,
+  encodeEvent,
+  eventTopic,
   idempotentConsumer,
   migrateEventStore,
   startOutboxRelay,
@@ -98,17 +101,98 @@ describe("transactional outbox", () => {
       pollIntervalMs: 100,
     });
     await new Promise((r) => setTimeout(r, 300));
-    // A row written without NOTIFY (as by a tool that bypasses outbox.add).
-    const outbox = createOutbox({ schema: db.name });
-    const client = await db.pool.connect();
-    await client.query("BEGIN");
-    await outbox.add(client, OrderCreatedSchema, order("polled"));
-    await client.query(`SELECT pg_notify('nobody_listens', '')`);
-    await client.query("COMMIT");
-    client.release();
+    // A row written without NOTIFY (as by a tool that bypasses outbox.add): only a poll finds it.
+    const record = encodeEvent(OrderCreatedSchema, order("polled"));
+    await db.pool.query(
+      `INSERT INTO ${db.name}.outbox (event_id, topic, headers, payload) VALUES ($1, $2, $3, $4)`,
+      [record.headers["ce-id"], eventTopic(OrderCreatedSchema), record.headers, record.content],
+    );
     await until(() => consumer.counts.has("polled"), 10_000);
     await relay.close();
     await consumer.close();
+  });
+
+  /**
+   * A relay whose publisher holds the first event's confirm until released, with events added
+   * one transaction each; `sent` lists the event ids in the order they were handed to the
+   * publisher.
+   */
+  async function heldRelay(batchesInFlight: number) {
+    const own = await createTestSchema("outbox_held");
+    const outbox = createOutbox({ schema: own.name });
+    const sent: string[] = [];
+    const confirmed: string[] = [];
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const publisher = {
+      async publishRecord(_topic: string, record: EventRecord) {
+        const id = record.headers["ce-id"] ?? "";
+        sent.push(id);
+        if (sent.length === 1) await held;
+        confirmed.push(id);
+      },
+    };
+    const relay = startOutboxRelay({
+      pool: own.pool,
+      publisher,
+      schema: own.name,
+      batchesInFlight,
+      pollIntervalMs: 600_000, // far beyond the test: only a NOTIFY can wake the relay
+    });
+    await new Promise((r) => setTimeout(r, 300)); // listening and asleep
+    return {
+      sent,
+      confirmed,
+      release,
+      async add(orderId: string) {
+        const client = await own.pool.connect();
+        try {
+          await client.query("BEGIN");
+          const id = await outbox.add(client, OrderCreatedSchema, order(orderId));
+          await client.query("COMMIT");
+          return id;
+        } finally {
+          client.release();
+        }
+      },
+      async close() {
+        release();
+        await relay.close();
+        await own.drop();
+      },
+    };
+  }
+
+  it("keeps a NOTIFY that arrives while a batch is being published, instead of sleeping a poll interval", async () => {
+    const relay = await heldRelay(1);
+    try {
+      const first = await relay.add("first");
+      await until(() => relay.sent.length === 1, 10_000);
+      const second = await relay.add("second");
+      await new Promise((r) => setTimeout(r, 200)); // its NOTIFY reached the relay mid-batch
+      expect(relay.sent).toEqual([first]); // one batch at a time: the second waits
+      relay.release();
+      await until(() => relay.confirmed.length === 2, 5_000);
+      expect(relay.sent).toEqual([first, second]);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it("locks and sends the next batch while an earlier one waits for its confirms", async () => {
+    const relay = await heldRelay(4);
+    try {
+      const first = await relay.add("first");
+      await until(() => relay.sent.length === 1, 10_000);
+      const second = await relay.add("second");
+      await until(() => relay.confirmed.length === 1, 5_000); // the first is still held
+      expect(relay.confirmed).toEqual([second]);
+      expect(relay.sent).toEqual([first, second]);
+      relay.release();
+      await until(() => relay.confirmed.length === 2, 5_000);
+    } finally {
+      await relay.close();
+    }
   });
 
   it("two relays at once publish every event exactly once between them (FOR UPDATE SKIP LOCKED)", async () => {
@@ -179,6 +263,13 @@ describe("transactional outbox", () => {
     await relay.close();
     await consumer.close();
     await proxy.close();
+  });
+
+  it("closes at once, even while its LISTEN connection is still being made", async () => {
+    const relay = startOutboxRelay({ pool: db.pool, publisher: bus, schema: db.name });
+    const closed = relay.close().then(() => "closed");
+    const late = new Promise((r) => setTimeout(() => r("still open"), 5_000));
+    expect(await Promise.race([closed, late])).toBe("closed");
   });
 
   it("deletes sent rows after the retention period", async () => {
