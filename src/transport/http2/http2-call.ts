@@ -10,6 +10,7 @@ import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@co
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../../context/index.js";
 import { CallNotSent } from "../call-not-sent.js";
 import { connectErrorFromAbort } from "../grpc-status-error.js";
+import { LazyUnaryResponse } from "../lazy-headers.js";
 import type { MethodCodec } from "../method-codec.js";
 import { codeFromHttpStatus, errorFromStatus } from "./call-status.js";
 import type { ClientSession } from "./client-session.js";
@@ -339,14 +340,16 @@ export class Http2Call
       }
       this.#settled = true;
       this.#unwatch();
-      this.resolve({
-        stream: false,
-        service: this.init.method.parent,
-        method: this.init.method,
-        header: incomingHeaders(this.#header),
-        message,
-        trailer: incomingHeaders(trailer),
-      } as unknown as UnaryResponse & StreamResponse);
+      this.resolve(
+        new LazyUnaryResponse(
+          this.init.method.parent,
+          this.init.method as UnaryResponse["method"],
+          message,
+          this.#header,
+          trailer,
+          fillFromIncoming,
+        ) as unknown as UnaryResponse & StreamResponse,
+      );
       return;
     }
     const error = this.#closedWithoutStatus(session, stream);
