@@ -76,7 +76,7 @@ describe.each(transports)("over $name", (transport) => {
       const error = await failure(client(server.url).cancelOrder({}));
       expect(error.code).toBe(Code.Unavailable);
       expect(server.count("cancelOrder")).toBe(3);
-      expect(attemptsOf(error)).toBe(2);
+      expect(attemptsOf(error)).toBe(3);
     });
 
     it("does not retry a non-idempotent method unless opted in", async () => {
@@ -123,7 +123,7 @@ describe.each(transports)("over $name", (transport) => {
       const url = await refusedUrl();
       const error = await failure(client(url).createOrder({}));
       expect(error.code).toBe(Code.Unavailable);
-      expect(attemptsOf(error)).toBe(2);
+      expect(attemptsOf(error)).toBe(3);
     });
 
     it("does not retry a non-idempotent method whose connection dropped after sending", async () => {
@@ -260,7 +260,11 @@ describe.each(transports)("over $name", (transport) => {
       const states: CircuitState[] = [];
       const retried: CallPolicyOverride = {
         ...breaker,
-        retry: quick.retry,
+        retry: {
+          maxAttempts: 3,
+          backoff: { initialMs: 1, maxMs: 5, jitter: "none" },
+          budget: null,
+        },
         breaker: { trigger: { kind: "consecutive", failures: 2 }, halfOpenAfterMs: 10_000 },
       };
       const c = client(server.url, retried, { onBreakerStateChange: (e) => states.push(e.state) });
