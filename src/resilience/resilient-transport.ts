@@ -182,30 +182,42 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     try {
       return await sender.send(call.signal, timeoutMs);
     } catch (e) {
-      const error = toConnectError(e);
-      const delayMs = retryDelay(call, error, timeoutMs, () =>
-        emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
-      );
-      if (delayMs === undefined) throw error;
-      call.delayMs = delayMs;
-      emit(events, "onRetry", {
-        method: call.plan.name,
-        target,
-        attempt: call.attempts,
-        delayMs,
-        error,
-      });
-      throw new RetryableFailure(error);
+      throw afterFailure(call, e, timeoutMs);
     }
   }
 
   /**
+   * What a failed attempt throws: a `RetryableFailure` (its wait decided and announced) when
+   * the call may retry it, else the attempt's error.
+   */
+  function afterFailure(
+    call: CallState,
+    e: unknown,
+    timeoutMs: number | undefined,
+  ): ConnectError | RetryableFailure {
+    const error = toConnectError(e);
+    const delayMs = retryDelay(call, error, timeoutMs, () =>
+      emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
+    );
+    if (delayMs === undefined) return error;
+    call.delayMs = delayMs;
+    emit(events, "onRetry", {
+      method: call.plan.name,
+      target,
+      attempt: call.attempts,
+      delayMs,
+      error,
+    });
+    return new RetryableFailure(error);
+  }
+
+  /**
    * The attempts of a call that is not hedged: retry (backoff, budget, pushback) around the
-   * circuit breaker. While the circuit is closed (nearly always), the first attempt runs
-   * directly and its outcome is handed to cockatiel's breaker afterwards (`recordClosed…`):
-   * no cockatiel promise, closure or result object per call while no policy has to act.
-   * Retries go through cockatiel's retry and, for each attempt, its breaker; so does every
-   * attempt of a call that starts while the circuit is open or half-open.
+   * circuit breaker. While the circuit is closed (nearly always), the first attempt is sent
+   * from here and its outcome handed to cockatiel's breaker afterwards (`recordClosed…`): no
+   * cockatiel promise, closure or result object per call while no policy has to act. Retries
+   * go through cockatiel's retry and, for each attempt, its breaker; so does every attempt of
+   * a call that starts while the circuit is open or half-open.
    */
   async function attempts<R>(call: CallState, sender: AttemptSender<R>): Promise<R> {
     const { plan } = call;
@@ -217,11 +229,18 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         signal,
       ) as Promise<R>;
     }
+    // The first attempt, as `attempt` sends it (it has no wait before it).
+    let sent = false;
+    let timeoutMs: number | undefined;
     try {
-      const response = await attempt(call, sender);
+      call.attempts++;
+      timeoutMs = attemptTimeout(call);
+      sent = true;
+      const response = await sender.send(signal, timeoutMs);
       if (breaker !== undefined) recordClosedSuccess(breaker);
       return response;
-    } catch (error) {
+    } catch (e) {
+      const error = sent ? afterFailure(call, e, timeoutMs) : e;
       if (breaker !== undefined) await recordClosedFailure(breaker, error);
       const rest = plan.retryRest;
       if (!(error instanceof RetryableFailure) || rest === undefined || signal?.aborted) {
