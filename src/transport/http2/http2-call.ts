@@ -48,7 +48,7 @@ const endpointFailures = new Set([
 
 /** Frames one request message; refuses one over the send limit. */
 export function frameMessage(codec: MethodCodec, message: Message, maxBytes: number): Buffer {
-  const bytes = codec.serialize(message);
+  const bytes = codec.encode(message);
   if (bytes.length > maxBytes) {
     throw new ConnectError(
       `request message of ${bytes.length} bytes exceeds the limit of ${maxBytes}`,
@@ -253,7 +253,8 @@ export class Http2Call
     }
     let message: Message;
     try {
-      message = this.codec.deserialize(bytes);
+      // The decoder hands plain views; gunzip hands a Buffer, which deserialize re-views.
+      message = compressed ? this.codec.deserialize(bytes) : this.codec.decode(bytes);
     } catch (error) {
       throw new ConnectError(`failed to parse the response: ${String(error)}`, Code.Internal);
     }
