@@ -40,32 +40,30 @@ export function createAuthTransport(inner: Transport, options: ClientAuthOptions
   const source = sourceOf(options.token);
   const forward = options.forwardInboundToken ?? false;
 
-  /** The token for this call and whether it is the client's own (refreshable). */
-  const tokenFor = (): { token: string | Promise<string> | undefined; own: boolean } => {
-    if (forward) {
-      const inbound = currentCallContext()?.principal?.token;
-      if (inbound !== undefined) return { token: inbound, own: false };
-    }
-    return { token: source?.token(), own: source !== undefined };
-  };
+  /** The inbound caller's token when this client forwards it, else undefined. */
+  const inboundToken = (): string | undefined =>
+    forward ? currentCallContext()?.principal?.token : undefined;
 
   return {
     async unary(method, signal, timeoutMs, header, input, contextValues) {
-      const { token, own } = tokenFor();
-      if (token === undefined)
+      const inbound = inboundToken();
+      const pending = inbound ?? source?.token();
+      if (pending === undefined)
         return inner.unary(method, signal, timeoutMs, header, input, contextValues);
+      // A cached token is a string: no await (and no microtask) for it.
+      const token = typeof pending === "string" ? pending : await pending;
       try {
         return await inner.unary(
           method,
           signal,
           timeoutMs,
-          withToken(header, await token),
+          withToken(header, token),
           input,
           contextValues,
         );
       } catch (error) {
         if (
-          !own ||
+          inbound !== undefined ||
           !source ||
           !(error instanceof ConnectError) ||
           error.code !== Code.Unauthenticated
@@ -84,8 +82,11 @@ export function createAuthTransport(inner: Transport, options: ClientAuthOptions
       }
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
-      const { token } = tokenFor();
-      const sent = token === undefined ? header : withToken(header, await token);
+      const pending = inboundToken() ?? source?.token();
+      const sent =
+        pending === undefined
+          ? header
+          : withToken(header, typeof pending === "string" ? pending : await pending);
       return inner.stream(method, signal, timeoutMs, sent, input, contextValues);
     },
   };
@@ -98,8 +99,21 @@ function sourceOf(token: ClientAuthOptions["token"]): TokenSource | undefined {
   return createTokenSource(clientCredentials(token));
 }
 
+/**
+ * The call's headers with the token: a plain record unless the caller passed a `Headers` or
+ * pairs (copied, never changed in place). No web `Headers` for a call that had none.
+ */
 function withToken(header: HeaderInit | undefined, token: string): HeaderInit {
   if (header === undefined) return { authorization: `Bearer ${token}` };
+  if (!(header instanceof Headers) && !Array.isArray(header)) {
+    const record: Record<string, string> = {};
+    for (const key in header) {
+      if (key.toLowerCase() !== "authorization")
+        record[key] = (header as Record<string, string>)[key] as string;
+    }
+    record.authorization = `Bearer ${token}`;
+    return record;
+  }
   const headers = new Headers(header);
   headers.set("authorization", `Bearer ${token}`);
   return headers;

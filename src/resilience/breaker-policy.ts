@@ -5,6 +5,7 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
+  type IBreaker,
   SamplingBreaker,
 } from "cockatiel";
 import type { BreakerPolicy } from "./call-policy.js";
@@ -41,7 +42,43 @@ export function createBreakerPolicy(
     breaker,
   });
   policyInstance.onStateChange((state) => onStateChange(publicState(state)));
+  counters.set(policyInstance, breaker);
   return policyInstance;
+}
+
+/** Each circuit's cockatiel breaker (its counters), for `recordClosedSuccess`. */
+const counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
+
+/** True while the circuit lets calls through without deciding anything (closed). */
+export function isClosed(breaker: CircuitBreakerPolicy): boolean {
+  return breaker.state === CircuitState.Closed;
+}
+
+/**
+ * Counts a success of an attempt that ran outside `breaker.execute` because the circuit was
+ * closed when it started: exactly what cockatiel's closed-state path does on success (tell
+ * the breaker's counters), without its async wrapper and result object per call.
+ */
+export function recordClosedSuccess(breaker: CircuitBreakerPolicy): void {
+  counters.get(breaker)?.success(CircuitState.Closed);
+}
+
+/**
+ * Counts the failure of an attempt that ran outside `breaker.execute` because the circuit was
+ * closed when it started, by replaying it through cockatiel: its classifier decides whether
+ * the failure counts, its breaker whether the circuit opens. A circuit that left the closed
+ * state meanwhile (another call opened it) ignores the stale outcome.
+ */
+export async function recordClosedFailure(
+  breaker: CircuitBreakerPolicy,
+  error: unknown,
+): Promise<void> {
+  if (breaker.state !== CircuitState.Closed) return;
+  try {
+    await breaker.execute(() => Promise.reject(error));
+  } catch {
+    // The replayed failure itself: the caller already holds it.
+  }
 }
 
 /** True while the circuit refuses calls. */

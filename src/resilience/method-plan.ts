@@ -1,10 +1,5 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import {
-  type CircuitBreakerPolicy,
-  type IDefaultPolicyContext,
-  type IPolicy,
-  wrap,
-} from "cockatiel";
+import type { BulkheadPolicy, CircuitBreakerPolicy, FallbackPolicy, RetryPolicy } from "cockatiel";
 import { isIdempotent, readMethodContract } from "../contract/index.js";
 import { type BackoffSteps, createBackoff } from "./backoff.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
@@ -27,10 +22,17 @@ export interface MethodPlan {
   readonly budget: RetryBudget | undefined;
   /** Makes the backoff of one call. */
   readonly backoff: () => BackoffSteps;
-  /** wrap(fallback, bulkhead, retry, breaker): the whole stack, for unary calls. */
-  readonly stack: IPolicy<IDefaultPolicyContext, unknown>;
-  /** wrap(fallback, bulkhead): hedged calls bring their own attempts. */
-  readonly outer: IPolicy<IDefaultPolicyContext, unknown> | undefined;
+  /** The response standing in for an outage (unary methods with a fallback only). */
+  readonly fallback: FallbackPolicy<unknown> | undefined;
+  /** The target's bulkhead, shared by every method that has one. */
+  readonly bulkhead: BulkheadPolicy | undefined;
+  /** Every attempt of a call, for calls that start while the circuit is not closed. */
+  readonly retry: RetryPolicy;
+  /**
+   * The attempts after the first, for calls whose first attempt ran outside cockatiel (the
+   * circuit was closed); undefined when the policy allows a single attempt.
+   */
+  readonly retryRest: RetryPolicy | undefined;
 }
 
 /** What a plan is built from, besides the method's contract. */
@@ -44,9 +46,10 @@ export interface PlanSources {
 }
 
 /**
- * Resolves a method's policy (throwing on bad values) and composes its cockatiel policies with
- * `wrap`, outermost first: fallback, bulkhead (one per target), retry, circuit breaker (one per
- * circuit). Shared state comes from the registry; nothing here is per call.
+ * Resolves a method's policy (throwing on bad values) and builds its cockatiel policies, which
+ * the resilient transport applies outermost first: fallback, bulkhead (one per target), retry,
+ * circuit breaker (one per circuit). Shared state comes from the registry; nothing here is per
+ * call.
  */
 export function buildMethodPlan(
   method: DescMethod,
@@ -68,14 +71,8 @@ export function buildMethodPlan(
     ? registry.breaker(circuit, policy.breaker, sources.events)
     : undefined;
   const budget = policy.retry.budget ? registry.budget(target, policy.retry.budget) : undefined;
-  const outer: IPolicy<IDefaultPolicyContext, unknown>[] = [];
   const fallbackValue = sources.fallbacks?.[method.localName];
-  if (fallbackValue && method.methodKind === "unary") {
-    outer.push(createFallbackPolicy(method, fallbackValue as () => never));
-  }
-  if (policy.bulkhead) outer.push(registry.bulkhead(target, policy.bulkhead));
-  const layers = [...outer, createRetryPolicy(policy.retry.maxAttempts)];
-  if (breaker) layers.push(breaker);
+  const maxAttempts = policy.retry.maxAttempts;
   return {
     name,
     policy,
@@ -84,7 +81,12 @@ export function buildMethodPlan(
     breaker,
     budget,
     backoff: createBackoff(policy.retry.backoff),
-    stack: wrap(...layers),
-    outer: outer.length > 0 ? wrap(...outer) : undefined,
+    fallback:
+      fallbackValue && method.methodKind === "unary"
+        ? (createFallbackPolicy(method, fallbackValue as () => never) as FallbackPolicy<unknown>)
+        : undefined,
+    bulkhead: policy.bulkhead ? registry.bulkhead(target, policy.bulkhead) : undefined,
+    retry: createRetryPolicy(maxAttempts),
+    retryRest: maxAttempts > 1 ? createRetryPolicy(maxAttempts - 1) : undefined,
   };
 }

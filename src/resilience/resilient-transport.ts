@@ -9,8 +9,8 @@ import {
   type TracedSpan,
   withTraceHeaders,
 } from "../observe/index.js";
-import { failedBeforeSending } from "../transport/index.js";
-import { isOpen } from "./breaker-policy.js";
+import { failedBeforeSending, setResponseTrailer } from "../transport/index.js";
+import { isClosed, isOpen, recordClosedFailure, recordClosedSuccess } from "./breaker-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
 import { attemptTimeout, type CallState, type HeaderInit, startCall } from "./call-state.js";
@@ -182,21 +182,103 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     try {
       return await sender.send(call.signal, timeoutMs);
     } catch (e) {
-      const error = toConnectError(e);
-      const delayMs = retryDelay(call, error, timeoutMs, () =>
-        emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
-      );
-      if (delayMs === undefined) throw error;
-      call.delayMs = delayMs;
-      emit(events, "onRetry", {
-        method: call.plan.name,
-        target,
-        attempt: call.attempts,
-        delayMs,
-        error,
-      });
-      throw new RetryableFailure(error);
+      throw afterFailure(call, e, timeoutMs);
     }
+  }
+
+  /**
+   * What a failed attempt throws: a `RetryableFailure` (its wait decided and announced) when
+   * the call may retry it, else the attempt's error.
+   */
+  function afterFailure(
+    call: CallState,
+    e: unknown,
+    timeoutMs: number | undefined,
+  ): ConnectError | RetryableFailure {
+    const error = toConnectError(e);
+    const delayMs = retryDelay(call, error, timeoutMs, () =>
+      emit(events, "onBudgetExhausted", { method: call.plan.name, target }),
+    );
+    if (delayMs === undefined) return error;
+    call.delayMs = delayMs;
+    emit(events, "onRetry", {
+      method: call.plan.name,
+      target,
+      attempt: call.attempts,
+      delayMs,
+      error,
+    });
+    return new RetryableFailure(error);
+  }
+
+  /**
+   * The attempts of a call that is not hedged: retry (backoff, budget, pushback) around the
+   * circuit breaker. While the circuit is closed (nearly always), the first attempt is sent
+   * from here and its outcome handed to cockatiel's breaker afterwards (`recordClosed…`): no
+   * cockatiel promise, closure or result object per call while no policy has to act. Retries
+   * go through cockatiel's retry and, for each attempt, its breaker; so does every attempt of
+   * a call that starts while the circuit is open or half-open.
+   */
+  async function attempts<R>(call: CallState, sender: AttemptSender<R>): Promise<R> {
+    const { plan } = call;
+    const breaker = plan.breaker;
+    const signal = call.signal;
+    if (breaker !== undefined && !isClosed(breaker)) {
+      return plan.retry.execute(
+        () => breaker.execute(() => attempt(call, sender), signal),
+        signal,
+      ) as Promise<R>;
+    }
+    // The first attempt, as `attempt` sends it (it has no wait before it).
+    let sent = false;
+    let timeoutMs: number | undefined;
+    try {
+      call.attempts++;
+      timeoutMs = attemptTimeout(call);
+      sent = true;
+      const response = await sender.send(signal, timeoutMs);
+      if (breaker !== undefined) recordClosedSuccess(breaker);
+      return response;
+    } catch (e) {
+      const error = sent ? afterFailure(call, e, timeoutMs) : e;
+      if (breaker !== undefined) await recordClosedFailure(breaker, error);
+      const rest = plan.retryRest;
+      if (!(error instanceof RetryableFailure) || rest === undefined || signal?.aborted) {
+        throw error;
+      }
+      return rest.execute(
+        () =>
+          breaker === undefined
+            ? attempt(call, sender)
+            : breaker.execute(() => attempt(call, sender), signal),
+        signal,
+      ) as Promise<R>;
+    }
+  }
+
+  /**
+   * A unary call inside its fallback and bulkhead (cockatiel's, outermost first), each only
+   * when the method has one; `run` is its attempts (retried or hedged).
+   */
+  function guarded<R>(
+    call: CallState,
+    sender: AttemptSender<R>,
+    run: (call: CallState, sender: AttemptSender<R>) => Promise<R>,
+  ): Promise<R> {
+    const { plan } = call;
+    const bulkhead = plan.bulkhead;
+    if (plan.fallback === undefined) {
+      return bulkhead === undefined
+        ? run(call, sender)
+        : bulkhead.execute(() => run(call, sender), call.signal);
+    }
+    return plan.fallback.execute(
+      () =>
+        bulkhead === undefined
+          ? run(call, sender)
+          : bulkhead.execute(() => run(call, sender), call.signal),
+      call.signal,
+    ) as Promise<R>;
   }
 
   /** Hedged call: parallel attempts through the breaker, the first success wins. */
@@ -274,14 +356,8 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         : new UnaryAttemptSender(inner, method, keyedHeader, input, contextValues);
       plan.budget?.recordRequest();
       try {
-        const response = (
-          plan.policy.hedging
-            ? await (plan.outer
-                ? plan.outer.execute(() => hedged(call, sender), call.signal)
-                : hedged(call, sender))
-            : await plan.stack.execute(() => attempt(call, sender), call.signal)
-        ) as UnaryResult;
-        response.trailer.set(attemptsHeader, String(call.attempts));
+        const response = await guarded(call, sender, plan.policy.hedging ? hedged : attempts);
+        setResponseTrailer(response, attemptsHeader, String(call.attempts));
         if (traced) endCallSpan(traced, call, undefined);
         return response as never;
       } catch (error) {

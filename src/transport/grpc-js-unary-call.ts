@@ -9,8 +9,9 @@ import {
 } from "@grpc/grpc-js";
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../context/index.js";
 import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
-import { lazyHeadersFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
+import { fillFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
 import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";
+import { LazyUnaryResponse } from "./lazy-headers.js";
 import type { MethodCodec } from "./method-codec.js";
 
 /** Shared by every send: grpc-js only reads it (no write callback, no flags). */
@@ -108,14 +109,16 @@ class UnaryListener implements InterceptingListener, AbortTarget {
       );
       return;
     }
-    this.resolve({
-      stream: false,
-      service: req.service,
-      method: req.method,
-      header: this.header ? lazyHeadersFromMetadata(this.header) : new Headers(),
-      message,
-      trailer: lazyHeadersFromMetadata(status.metadata),
-    });
+    this.resolve(
+      new LazyUnaryResponse(
+        req.service,
+        req.method,
+        message,
+        this.header,
+        status.metadata,
+        fillFromMetadata,
+      ) as unknown as UnaryResponse,
+    );
   }
 
   abort(reason: unknown): void {

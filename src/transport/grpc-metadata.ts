@@ -1,5 +1,4 @@
 import { Metadata } from "@grpc/grpc-js";
-import { lazyHeaders } from "./lazy-headers.js";
 
 /**
  * Headers grpc-js writes itself, as client or server (or that are HTTP/2 connection-level):
@@ -46,11 +45,7 @@ export function headersFromMetadata(metadata: Metadata, into: Headers = new Head
   return into;
 }
 
-/** grpc-js `Metadata` as web `Headers`, converted only if someone reads them. */
-export function lazyHeadersFromMetadata(metadata: Metadata): Headers {
-  return lazyHeaders(metadata, fillFromMetadata);
-}
-
-function fillFromMetadata(metadata: Metadata, into: Headers): void {
+/** Copies grpc-js `Metadata` into web `Headers` (a `FillHeaders` for lazy headers). */
+export function fillFromMetadata(metadata: Metadata, into: Headers): void {
   headersFromMetadata(metadata, into);
 }

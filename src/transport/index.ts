@@ -25,4 +25,5 @@ export {
   createStaticResolver,
   waitForReady,
 } from "./http2/index.js";
+export { setResponseTrailer } from "./lazy-headers.js";
 export type { TransportTls } from "./transport-tls.js";

@@ -1,3 +1,5 @@
+import type { Transport } from "@connectrpc/connect";
+
 /** Headers' methods, declared as methods: the DOM typings declare them as properties. */
 interface HeadersMethods {
   append(name: string, value: string): void;
@@ -26,11 +28,14 @@ export type FillHeaders<S> = (source: S, into: Headers) => void;
 class LazyHeaders<S> extends HeadersBase {
   #source: S | undefined;
   readonly #fillFrom: FillHeaders<S>;
+  /** Values set over the source's before anyone read them (`setResponseTrailer`). */
+  #sets: Record<string, string> | undefined;
 
-  constructor(source: S, fill: FillHeaders<S>) {
+  constructor(source: S, fill: FillHeaders<S>, sets: Record<string, string> | undefined) {
     super();
     this.#source = source;
     this.#fillFrom = fill;
+    this.#sets = sets;
   }
 
   #fill(): void {
@@ -38,6 +43,10 @@ class LazyHeaders<S> extends HeadersBase {
     if (source === undefined) return;
     this.#source = undefined;
     this.#fillFrom(source, this as unknown as Headers);
+    const sets = this.#sets;
+    if (sets === undefined) return;
+    this.#sets = undefined;
+    for (const name in sets) super.set(name, sets[name] as string);
   }
 
   override append(name: string, value: string): void {
@@ -101,5 +110,68 @@ class LazyHeaders<S> extends HeadersBase {
 
 /** `source` as web `Headers`, converted by `fill` only if someone reads them. */
 export function lazyHeaders<S>(source: S, fill: FillHeaders<S>): Headers {
-  return new LazyHeaders(source, fill) as unknown as Headers;
+  return new LazyHeaders(source, fill, undefined) as unknown as Headers;
+}
+
+type UnaryResponse = Awaited<ReturnType<Transport["unary"]>>;
+
+/**
+ * A unary response whose `header` and `trailer` are made (as lazy `Headers`) only when first
+ * read: most calls read neither, and each `Headers` costs undici a map and a list per call.
+ * They are getters on the class, so spreading such a response (`{ ...response }`) leaves them
+ * out: copy them by name. `source` undefined means none were received.
+ */
+export class LazyUnaryResponse<S> {
+  readonly stream = false;
+  #header: Headers | undefined;
+  #trailer: Headers | undefined;
+  #trailerSets: Record<string, string> | undefined;
+
+  constructor(
+    readonly service: UnaryResponse["service"],
+    readonly method: UnaryResponse["method"],
+    readonly message: UnaryResponse["message"],
+    private readonly headerSource: S | undefined,
+    private readonly trailerSource: S | undefined,
+    private readonly fill: FillHeaders<S>,
+  ) {}
+
+  get header(): Headers {
+    this.#header ??=
+      this.headerSource === undefined
+        ? new Headers()
+        : (new LazyHeaders(this.headerSource, this.fill, undefined) as unknown as Headers);
+    return this.#header;
+  }
+
+  get trailer(): Headers {
+    if (this.#trailer === undefined) {
+      const sets = this.#trailerSets;
+      this.#trailerSets = undefined;
+      this.#trailer =
+        this.trailerSource === undefined
+          ? new Headers(sets)
+          : (new LazyHeaders(this.trailerSource, this.fill, sets) as unknown as Headers);
+    }
+    return this.#trailer;
+  }
+
+  /** Sets a trailer value without making the trailer's `Headers` yet. */
+  setTrailer(name: string, value: string): void {
+    if (this.#trailer !== undefined) {
+      this.#trailer.set(name, value);
+      return;
+    }
+    this.#trailerSets ??= {};
+    this.#trailerSets[name] = value;
+  }
+}
+
+/**
+ * Sets `name` in a unary response's trailer (the resilience layer's attempt count): deferred
+ * until the trailer is read when the transport answered with a `LazyUnaryResponse`.
+ */
+export function setResponseTrailer(response: UnaryResponse, name: string, value: string): void {
+  if (response instanceof LazyUnaryResponse) response.setTrailer(name, value);
+  else response.trailer.set(name, value);
 }

@@ -17,7 +17,11 @@ export interface MethodCodec {
   /** A message from a message or its init shape (Connect clients pass either). */
   normalize(message: unknown): MessageShape<DescMessage>;
   serialize(message: MessageShape<DescMessage>): Buffer;
+  /** The message's bytes as protobuf-es writes them (no Buffer wrapper). */
+  encode(message: MessageShape<DescMessage>): Uint8Array;
   deserialize(bytes: Uint8Array): MessageShape<DescMessage>;
+  /** Parses bytes that are a plain `Uint8Array` (not a Buffer) as they are, with no new view. */
+  decode(bytes: Uint8Array): MessageShape<DescMessage>;
 }
 
 /** Codecs per method: a method's descriptor is the key, so cached codecs die with it. */
@@ -50,6 +54,12 @@ function createMethodCodec(method: DescMethod, urlPrefix: string): MethodCodec {
       const bytes = toBinary(input, message);
       // grpc-js frames with Buffer methods; wrapping the same memory costs no copy.
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    encode(message) {
+      return toBinary(input, message);
+    },
+    decode(bytes) {
+      return fromBinary(output, bytes);
     },
     deserialize(bytes) {
       // grpc-js hands a Buffer; a plain view of it keeps `bytes` fields Uint8Arrays, as

@@ -224,6 +224,57 @@ describe.each(transports)("over $name", (transport) => {
       expect(server.calls).toHaveLength(5);
     });
 
+    it("counts every success: one between failures resets the consecutive count", async () => {
+      // getOrder calls 1, 2 fail, 3 succeeds, 4, 5 fail: never 3 failures in a row.
+      const server = await serve(({ n }) => (n === 3 ? ok : unavailable));
+      const states: CircuitState[] = [];
+      const c = client(server.url, breaker, { onBreakerStateChange: (e) => states.push(e.state) });
+      for (let i = 0; i < 5; i++) await c.getOrder({}).catch(() => undefined);
+      expect(states).toEqual([]);
+      await failure(c.getOrder({}));
+      expect(server.count("getOrder")).toBe(6);
+      expect(states).toEqual(["open"]);
+    });
+
+    it("counts successes for a sampling trigger too: a failure rate under the threshold keeps it closed", async () => {
+      const server = await serve(({ n }) => (n <= 3 ? ok : unavailable));
+      const states: CircuitState[] = [];
+      const sampling: CallPolicyOverride = {
+        ...breaker,
+        breaker: {
+          trigger: { kind: "sampling", threshold: 0.5, windowMs: 10_000, minimumRps: 0 },
+          halfOpenAfterMs: 10_000,
+        },
+      };
+      const c = client(server.url, sampling, { onBreakerStateChange: (e) => states.push(e.state) });
+      for (let i = 0; i < 3; i++) await c.getOrder({});
+      for (let i = 0; i < 2; i++) await failure(c.getOrder({}));
+      expect(states).toEqual([]);
+      await failure(c.getOrder({}));
+      await failure(c.getOrder({}));
+      expect(states).toEqual(["open"]);
+    });
+
+    it("counts each attempt of a retried call, and sends no more once it opens", async () => {
+      const server = await serve(() => unavailable);
+      const states: CircuitState[] = [];
+      const retried: CallPolicyOverride = {
+        ...breaker,
+        retry: {
+          maxAttempts: 3,
+          backoff: { initialMs: 1, maxMs: 5, jitter: "none" },
+          budget: null,
+        },
+        breaker: { trigger: { kind: "consecutive", failures: 2 }, halfOpenAfterMs: 10_000 },
+      };
+      const c = client(server.url, retried, { onBreakerStateChange: (e) => states.push(e.state) });
+      const error = await failure(c.getOrder({}));
+      expect(states).toEqual(["open"]);
+      expect(server.count("getOrder")).toBe(2);
+      expect(error.message).toContain("is open");
+      expect(attemptsOf(error)).toBe(2);
+    });
+
     it("does not count answers of a healthy backend (NotFound, InvalidArgument)", async () => {
       const server = await serve(({ n }) => ({
         kind: "fail",

@@ -2,10 +2,13 @@ import { encodeBinaryHeader } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
+  fillFromMetadata,
   headersFromMetadata,
-  lazyHeadersFromMetadata,
   metadataFromHeaders,
 } from "../../src/transport/grpc-metadata.js";
+import { lazyHeaders } from "../../src/transport/lazy-headers.js";
+
+const lazyHeadersFromMetadata = (metadata: Metadata) => lazyHeaders(metadata, fillFromMetadata);
 
 describe("headers ⇄ grpc-js metadata", () => {
   it("decodes -bin values, each of several, into bytes and leaves protocol headers to grpc-js", () => {

@@ -2,7 +2,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 /** Where decoded frames go. */
 export interface FrameSink {
-  /** One complete message; `compressed` per the frame's flag. */
+  /**
+   * One complete message; `compressed` per the frame's flag. `data` is a plain `Uint8Array`
+   * view (not a Buffer) of the received memory, so protobuf-es's `bytes` fields come out as
+   * Uint8Arrays, as Connect's own transports give them, without another view per message.
+   */
   frame(compressed: boolean, data: Uint8Array): void;
 }
 
@@ -16,8 +20,8 @@ const headerBytes = 5;
  * than `maxBytes` is refused as soon as its header arrives.
  */
 export class GrpcFrameDecoder {
-  /** Chunks of an unfinished frame, joined only once it is complete. */
-  #chunks: Buffer[] = [];
+  /** Chunks of an unfinished frame, joined only once it is complete (none: no array). */
+  #chunks: Buffer[] | undefined;
   #buffered = 0;
   /** Size of the frame being read (header included), or -1 before its header arrived. */
   #frameBytes = -1;
@@ -27,13 +31,14 @@ export class GrpcFrameDecoder {
   /** Throws a ConnectError for a bad flag or an oversized message. */
   push(chunk: Buffer, sink: FrameSink): void {
     let data = chunk;
-    if (this.#chunks.length > 0) {
-      this.#chunks.push(chunk);
+    const chunks = this.#chunks;
+    if (chunks !== undefined) {
+      chunks.push(chunk);
       this.#buffered += chunk.length;
       const needed = this.#frameBytes < 0 ? headerBytes : this.#frameBytes;
       if (this.#buffered < needed) return;
-      data = Buffer.concat(this.#chunks, this.#buffered);
-      this.#chunks = [];
+      data = Buffer.concat(chunks, this.#buffered);
+      this.#chunks = undefined;
       this.#buffered = 0;
     }
     for (;;) {
@@ -55,7 +60,10 @@ export class GrpcFrameDecoder {
       if (data.length < this.#frameBytes) break;
       const end = this.#frameBytes;
       this.#frameBytes = -1;
-      sink.frame(data[0] === 1, data.subarray(headerBytes, end));
+      sink.frame(
+        data[0] === 1,
+        new Uint8Array(data.buffer, data.byteOffset + headerBytes, end - headerBytes),
+      );
       if (end === data.length) return;
       data = data.subarray(end);
     }

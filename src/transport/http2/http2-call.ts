@@ -10,6 +10,7 @@ import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@co
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../../context/index.js";
 import { CallNotSent } from "../call-not-sent.js";
 import { connectErrorFromAbort } from "../grpc-status-error.js";
+import { LazyUnaryResponse } from "../lazy-headers.js";
 import type { MethodCodec } from "../method-codec.js";
 import { codeFromHttpStatus, errorFromStatus } from "./call-status.js";
 import type { ClientSession } from "./client-session.js";
@@ -26,21 +27,6 @@ export interface CallShared {
   readonly maxReceiveMessageBytes: number;
   /** Largest request message sent. */
   readonly maxSendMessageBytes: number;
-}
-
-/** One call as the transport starts it. */
-export interface CallInit {
-  readonly shared: CallShared;
-  readonly codec: MethodCodec;
-  readonly method: DescMethod;
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number | undefined;
-  readonly headers: OutgoingHttpHeaders;
-  readonly waitForReady: boolean;
-  /** The one framed request message of a unary call; undefined for streaming calls. */
-  readonly body: Buffer | undefined;
-  /** The request messages of a streaming call. */
-  readonly input: AsyncIterable<unknown> | undefined;
 }
 
 const {
@@ -62,7 +48,7 @@ const endpointFailures = new Set([
 
 /** Frames one request message; refuses one over the send limit. */
 export function frameMessage(codec: MethodCodec, message: Message, maxBytes: number): Buffer {
-  const bytes = codec.serialize(message);
+  const bytes = codec.encode(message);
   if (bytes.length > maxBytes) {
     throw new ConnectError(
       `request message of ${bytes.length} bytes exceeds the limit of ${maxBytes}`,
@@ -90,7 +76,6 @@ type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
 export class Http2Call
   implements PendingCall, AbortTarget, FrameSink, AsyncIterableIterator<Message>
 {
-  readonly waitForReady: boolean;
   #session: ClientSession | undefined;
   #stream: ClientHttp2Stream | undefined;
   #settled = false;
@@ -111,17 +96,26 @@ export class Http2Call
   #waitReject: ((error: ConnectError) => void) | undefined;
   #trailerHeaders: Headers | undefined;
 
+  /** Positional rather than an init object: one object less per call. */
   constructor(
-    private readonly init: CallInit,
+    private readonly shared: CallShared,
+    private readonly codec: MethodCodec,
+    private readonly method: DescMethod,
+    private readonly signal: AbortSignal,
+    private readonly timeoutMs: number | undefined,
+    private readonly headers: OutgoingHttpHeaders,
+    readonly waitForReady: boolean,
+    /** The one framed request message of a unary call; undefined for streaming calls. */
+    private readonly body: Buffer | undefined,
+    /** The request messages of a streaming call. */
+    private readonly input: AsyncIterable<unknown> | undefined,
     private readonly resolve: (response: UnaryResponse & StreamResponse) => void,
     private readonly reject: (error: ConnectError) => void,
-  ) {
-    this.waitForReady = init.waitForReady;
-  }
+  ) {}
 
   /** Sends the call, or queues it for a connection. */
   start(): void {
-    const { signal, timeoutMs } = this.init;
+    const { signal, timeoutMs } = this;
     if (signal.aborted) {
       this.#settled = true;
       this.reject(connectErrorFromAbort(signal.reason));
@@ -129,19 +123,19 @@ export class Http2Call
     }
     if (signal !== neverAborted) watchAbort(signal, this);
     if (timeoutMs !== undefined) this.#timer = setTimeout(deadlinePassed, timeoutMs, this);
-    this.init.shared.channel.dispatch(this);
+    this.shared.channel.dispatch(this);
   }
 
   attach(session: ClientSession): void {
     if (this.#settled) return;
     let stream: StreamWithCall;
     try {
-      stream = session.session.request(this.init.headers);
+      stream = session.session.request(this.headers);
     } catch (error) {
       // The session closed under us (GOAWAY, or gone): nothing was sent; pick again.
       session.draining = true;
       if (session.session.destroyed || session.session.closed) {
-        this.init.shared.channel.dispatch(this);
+        this.shared.channel.dispatch(this);
       } else {
         this.failNotSent(unavailable("the connection refused a new stream", error));
       }
@@ -156,7 +150,7 @@ export class Http2Call
     stream.on("trailers", onTrailers);
     stream.on("error", ignore);
     stream.on("close", onClose);
-    const body = this.init.body;
+    const body = this.body;
     if (body !== undefined) stream.end(body);
     else void this.#sendAll(stream);
   }
@@ -177,9 +171,9 @@ export class Http2Call
   }
 
   async #sendAll(stream: ClientHttp2Stream): Promise<void> {
-    const { codec, shared } = this.init;
+    const { codec, shared } = this;
     try {
-      for await (const value of this.init.input ?? []) {
+      for await (const value of this.input ?? []) {
         if (this.#settled || stream.destroyed) return;
         const frame = frameMessage(codec, codec.normalize(value), shared.maxSendMessageBytes);
         if (!stream.write(frame)) await drained(stream);
@@ -223,12 +217,12 @@ export class Http2Call
       this.#cancel(new ConnectError(`unsupported grpc-encoding ${encoding}`, Code.Internal));
       return;
     }
-    if (this.init.body === undefined) this.#respond();
+    if (this.body === undefined) this.#respond();
   }
 
   dataArrived(chunk: Buffer): void {
     if (this.#settled) return;
-    this.#decoder ??= new GrpcFrameDecoder(this.init.shared.maxReceiveMessageBytes);
+    this.#decoder ??= new GrpcFrameDecoder(this.shared.maxReceiveMessageBytes);
     try {
       this.#decoder.push(chunk, this);
     } catch (error) {
@@ -245,7 +239,7 @@ export class Http2Call
           Code.Internal,
         );
       }
-      const max = this.init.shared.maxReceiveMessageBytes;
+      const max = this.shared.maxReceiveMessageBytes;
       try {
         bytes = gunzipSync(data, { maxOutputLength: Math.max(max, 1) });
       } catch (error) {
@@ -259,11 +253,12 @@ export class Http2Call
     }
     let message: Message;
     try {
-      message = this.init.codec.deserialize(bytes);
+      // The decoder hands plain views; gunzip hands a Buffer, which deserialize re-views.
+      message = compressed ? this.codec.deserialize(bytes) : this.codec.decode(bytes);
     } catch (error) {
       throw new ConnectError(`failed to parse the response: ${String(error)}`, Code.Internal);
     }
-    if (this.init.body !== undefined) {
+    if (this.body !== undefined) {
       if (this.#message !== undefined) {
         throw new ConnectError(
           "protocol error: received extra output message for unary method",
@@ -302,7 +297,7 @@ export class Http2Call
     if (session === undefined || stream === undefined) return;
     this.#session = undefined;
     if (!this.#settled) this.#finish(session, stream);
-    if (this.init.shared.channel.countsCalls) {
+    if (this.shared.channel.countsCalls) {
       session.owner.callEnded(this.#code === 0 || !endpointFailures.has(this.#code));
     }
     session.release();
@@ -321,7 +316,7 @@ export class Http2Call
         this.#settle(error);
         return;
       }
-      if (this.init.body === undefined) {
+      if (this.body === undefined) {
         if (!this.#responded) this.#respond();
         this.#settle(undefined);
         return;
@@ -339,14 +334,16 @@ export class Http2Call
       }
       this.#settled = true;
       this.#unwatch();
-      this.resolve({
-        stream: false,
-        service: this.init.method.parent,
-        method: this.init.method,
-        header: incomingHeaders(this.#header),
-        message,
-        trailer: incomingHeaders(trailer),
-      } as unknown as UnaryResponse & StreamResponse);
+      this.resolve(
+        new LazyUnaryResponse(
+          this.method.parent,
+          this.method as UnaryResponse["method"],
+          message,
+          this.#header,
+          trailer,
+          fillFromIncoming,
+        ) as unknown as UnaryResponse & StreamResponse,
+      );
       return;
     }
     const error = this.#closedWithoutStatus(session, stream);
@@ -420,14 +417,14 @@ export class Http2Call
     if (stream !== undefined) {
       if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
     } else {
-      this.init.shared.channel.remove(this);
+      this.shared.channel.remove(this);
     }
     this.#settle(error);
   }
 
   #unwatch(): void {
     clearTimeout(this.#timer);
-    const signal = this.init.signal;
+    const signal = this.signal;
     if (signal !== neverAborted) unwatchAbort(signal, this);
   }
 
@@ -437,8 +434,8 @@ export class Http2Call
     this.#trailerHeaders = new Headers();
     this.resolve({
       stream: true,
-      service: this.init.method.parent,
-      method: this.init.method,
+      service: this.method.parent,
+      method: this.method,
       header: incomingHeaders(this.#header),
       message: this,
       trailer: this.#trailerHeaders,

@@ -88,33 +88,73 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
   const readyOf = (contextValues: ContextValues | undefined) =>
     contextValues?.get(waitForReady) ?? defaultWaitForReady;
 
-  const send: Next = (req) => {
-    const timeoutMs = timeoutInHeader(req.header);
-    const codec = codecFor(req.method);
-    return req.stream
-      ? startStream(
-          shared,
-          codec,
-          req.method,
-          req.signal,
-          timeoutMs,
-          req.header,
-          req.message,
-          readyOf(req.contextValues),
-        )
-      : startUnary(
-          shared,
-          codec,
-          req.method,
-          req.signal,
-          timeoutMs,
-          req.header,
-          req.message,
-          readyOf(req.contextValues),
-        );
-  };
+  const send: Next = (req) =>
+    startCall(
+      shared,
+      codecFor(req.method),
+      req.method,
+      req.signal,
+      timeoutInHeader(req.header),
+      req.header,
+      req.stream ? req.message : undefined,
+      req.stream ? undefined : req.message,
+      readyOf(req.contextValues),
+    );
   const run = chainInterceptors(send, interceptors);
-  const timeoutOf = (timeoutMs: number | undefined) => callTimeoutMs(timeoutMs, defaultTimeoutMs);
+
+  /**
+   * Both call kinds: straight to the channel without interceptors; with them, as the request
+   * Connect's interceptors expect, the deadline in its `grpc-timeout` header.
+   */
+  function call(
+    method: DescMethod,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeaderInit,
+    input: AsyncIterable<unknown> | undefined,
+    message: unknown,
+    contextValues: ContextValues | undefined,
+  ): Promise<UnaryResponse | StreamResponse> {
+    const codec = codecFor(method);
+    const timeout = callTimeoutMs(timeoutMs, defaultTimeoutMs);
+    if (!hasInterceptors) {
+      return startCall(
+        shared,
+        codec,
+        method,
+        signal ?? neverAborted,
+        timeout,
+        header,
+        input,
+        message,
+        readyOf(contextValues),
+      );
+    }
+    const common = {
+      service: method.parent,
+      requestMethod: "POST",
+      url: codec.url,
+      signal: signal ?? neverAborted,
+      header: requestHeader(header, timeout),
+      contextValues: contextValues ?? createContextValues(),
+    };
+    return run(
+      input === undefined
+        ? ({
+            ...common,
+            stream: false,
+            method: method as DescMethodUnary,
+            message: codec.normalize(message),
+          } as UnaryRequest)
+        : ({
+            ...common,
+            stream: true,
+            method: method as DescMethodStreaming,
+            // Init shapes are made messages as they are sent; no wrapper iterable per call.
+            message: input as StreamRequest["message"],
+          } as StreamRequest),
+    );
+  }
 
   return {
     channel,
@@ -129,32 +169,9 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const codec = codecFor(method);
-      const timeout = timeoutOf(timeoutMs);
-      if (!hasInterceptors) {
-        return startUnary(
-          shared,
-          codec,
-          method,
-          signal ?? neverAborted,
-          timeout,
-          header,
-          codec.normalize(input),
-          readyOf(contextValues),
-        ) as Promise<UnaryResponse<I, O>>;
-      }
-      const req: UnaryRequest = {
-        stream: false,
-        service: method.parent,
-        method: method as DescMethodUnary,
-        requestMethod: "POST",
-        url: codec.url,
-        signal: signal ?? neverAborted,
-        header: requestHeader(header, timeout),
-        contextValues: contextValues ?? createContextValues(),
-        message: codec.normalize(input),
-      };
-      return run(req) as Promise<UnaryResponse<I, O>>;
+      return call(method, signal, timeoutMs, header, undefined, input, contextValues) as Promise<
+        UnaryResponse<I, O>
+      >;
     },
     stream<I extends DescMessage, O extends DescMessage>(
       method: DescMethodStreaming<I, O>,
@@ -164,97 +181,48 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
       input: AsyncIterable<MessageInitShape<I>>,
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
-      const codec = codecFor(method);
-      const timeout = timeoutOf(timeoutMs);
-      if (!hasInterceptors) {
-        return startStream(
-          shared,
-          codec,
-          method,
-          signal ?? neverAborted,
-          timeout,
-          header,
-          input,
-          readyOf(contextValues),
-        ) as Promise<StreamResponse<I, O>>;
-      }
-      const req: StreamRequest = {
-        stream: true,
-        service: method.parent,
-        method: method as DescMethodStreaming,
-        requestMethod: "POST",
-        url: codec.url,
-        signal: signal ?? neverAborted,
-        header: requestHeader(header, timeout),
-        contextValues: contextValues ?? createContextValues(),
-        // Init shapes are made messages as they are sent; no wrapper iterable per call.
-        message: input as StreamRequest["message"],
-      };
-      return run(req) as Promise<StreamResponse<I, O>>;
+      return call(method, signal, timeoutMs, header, input, undefined, contextValues) as Promise<
+        StreamResponse<I, O>
+      >;
     },
   };
 }
 
-function startUnary(
+/**
+ * Starts one call on the channel: a unary call (`input` undefined) with its one message
+ * framed now, a streaming call with its messages framed as they are sent.
+ */
+function startCall(
   shared: CallShared,
   codec: MethodCodec,
   method: DescMethod,
   signal: AbortSignal,
   timeoutMs: number | undefined,
   header: HeaderInit,
+  input: AsyncIterable<unknown> | undefined,
   message: unknown,
   ready: boolean,
-): Promise<UnaryResponse> {
-  let body: Buffer;
-  try {
-    body = frameMessage(codec, codec.normalize(message), shared.maxSendMessageBytes);
-  } catch (error) {
-    return Promise.reject(ConnectError.from(error));
+): Promise<UnaryResponse & StreamResponse> {
+  let body: Buffer | undefined;
+  if (input === undefined) {
+    try {
+      body = frameMessage(codec, codec.normalize(message), shared.maxSendMessageBytes);
+    } catch (error) {
+      return Promise.reject(ConnectError.from(error));
+    }
   }
   const headers = requestHeaders(codec.path, header, timeoutMs);
-  return new Promise<UnaryResponse>((resolve, reject) => {
+  return new Promise<UnaryResponse & StreamResponse>((resolve, reject) => {
     new Http2Call(
-      {
-        shared,
-        codec,
-        method,
-        signal,
-        timeoutMs,
-        headers,
-        waitForReady: ready,
-        body,
-        input: undefined,
-      },
-      resolve,
-      reject,
-    ).start();
-  });
-}
-
-function startStream(
-  shared: CallShared,
-  codec: MethodCodec,
-  method: DescMethod,
-  signal: AbortSignal,
-  timeoutMs: number | undefined,
-  header: HeaderInit,
-  input: AsyncIterable<unknown>,
-  ready: boolean,
-): Promise<StreamResponse> {
-  const headers = requestHeaders(codec.path, header, timeoutMs);
-  return new Promise<StreamResponse>((resolve, reject) => {
-    new Http2Call(
-      {
-        shared,
-        codec,
-        method,
-        signal,
-        timeoutMs,
-        headers,
-        waitForReady: ready,
-        body: undefined,
-        input,
-      },
+      shared,
+      codec,
+      method,
+      signal,
+      timeoutMs,
+      headers,
+      ready,
+      body,
+      input,
       resolve,
       reject,
     ).start();

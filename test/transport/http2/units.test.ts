@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createConnectionBackoff } from "../../../src/transport/http2/connection-backoff.js";
+import { GrpcFrameDecoder } from "../../../src/transport/http2/grpc-frame-decoder.js";
 import { parseTarget } from "../../../src/transport/http2/parse-target.js";
 
 describe("parseTarget", () => {
@@ -80,5 +81,49 @@ describe("connection backoff (gRPC's connection-backoff document)", () => {
     backoff.attempt(0);
     backoff.reset();
     expect(backoff.attempt(0).nextAttemptAt).toBe(1_000);
+  });
+});
+
+describe("gRPC frame decoder", () => {
+  const framed = (...messages: number[][]) =>
+    Buffer.concat(
+      messages.map((m) => {
+        const f = Buffer.alloc(5 + m.length);
+        f.writeUInt32BE(m.length, 1);
+        f.set(m, 5);
+        return f;
+      }),
+    );
+  const collect = () => {
+    const seen: Uint8Array[] = [];
+    return { seen, sink: { frame: (_c: boolean, data: Uint8Array) => seen.push(data) } };
+  };
+
+  it("hands each message of a chunk as a plain view of the chunk's memory", () => {
+    const { seen, sink } = collect();
+    const chunk = framed([1, 2, 3], [4]);
+    new GrpcFrameDecoder(100).push(chunk, sink);
+    expect(seen.map((m) => [...m])).toEqual([[1, 2, 3], [4]]);
+    expect(seen.every((m) => !Buffer.isBuffer(m) && m.buffer === chunk.buffer)).toBe(true);
+  });
+
+  it("joins a message split across chunks, and counts what is left unfinished", () => {
+    const { seen, sink } = collect();
+    const decoder = new GrpcFrameDecoder(100);
+    const bytes = framed([9, 8, 7, 6]);
+    for (const part of [bytes.subarray(0, 2), bytes.subarray(2, 6), bytes.subarray(6)]) {
+      decoder.push(part, sink);
+    }
+    expect(seen.map((m) => [...m])).toEqual([[9, 8, 7, 6]]);
+    expect(decoder.leftover).toBe(0);
+    decoder.push(framed([1, 2]).subarray(0, 6), sink);
+    expect(decoder.leftover).toBe(6);
+  });
+
+  it("refuses a message declared over the limit as soon as its header arrives", () => {
+    const { sink } = collect();
+    expect(() => new GrpcFrameDecoder(3).push(framed([1, 2, 3, 4]).subarray(0, 5), sink)).toThrow(
+      expect.objectContaining({ code: Code.ResourceExhausted }),
+    );
   });
 });
