@@ -15,6 +15,8 @@ type Carrier = ServerHttp2Stream & { [exchangeOf]?: StreamExchange };
  */
 export class StreamExchange implements RestExchange {
   #abort: AbortController | undefined;
+  /** The whole answer is handed to the stream: a close after this is no cancellation. */
+  #answered = false;
   readonly http1 = false;
 
   constructor(
@@ -44,9 +46,9 @@ export class StreamExchange implements RestExchange {
     return this.#abort.signal;
   }
 
-  /** The caller went away (the stream closed before the answer was all written). */
-  closedEarly(): void {
-    this.#abort?.abort();
+  /** The stream closed or was reset: the caller went away unless the answer was all given. */
+  closed(): void {
+    if (!this.#answered) this.#abort?.abort();
   }
 
   send(status: number, contentType: string, body: string, extra?: OutgoingHttpHeaders): void {
@@ -68,6 +70,7 @@ export class StreamExchange implements RestExchange {
             date: httpDate(),
           },
     );
+    this.#answered = true;
     stream.end(body);
   }
 
@@ -90,6 +93,7 @@ export class StreamExchange implements RestExchange {
   end(chunk?: string): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
+    this.#answered = true;
     if (chunk === undefined) stream.end();
     else stream.end(chunk);
   }
@@ -99,8 +103,9 @@ export class StreamExchange implements RestExchange {
   }
 }
 
+// Not `writableFinished`: on a raw stream "close" can come before "finish" of a complete answer.
 function abortOnClose(this: Carrier): void {
-  if (this.aborted || !this.writableFinished) this[exchangeOf]?.closedEarly();
+  this[exchangeOf]?.closed();
 }
 
 let dateSecond = 0;
