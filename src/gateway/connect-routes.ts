@@ -17,6 +17,7 @@ import type { MethodCheck } from "../auth/index.js";
 import type { CallObserver } from "../observe/index.js";
 import { correlationIdFrom, correlationIdHeader } from "../observe/index.js";
 import { forwardFromHeaders } from "./forward-headers.js";
+import { describeGatewaySpan, streamUpstream, unaryUpstream } from "./gateway-span.js";
 
 /** The caller's address ("ip:port"), set per request for the access log. */
 export const peerKey = createContextKey<string>("unknown", { description: "gateway peer" });
@@ -82,25 +83,28 @@ class Forwarder {
     const protocol = ctx.protocolName === "connect" ? "connect" : "grpc-web";
     const observed = this.options.observer
       .forMethod(this.method.parent.typeName, this.method.name, protocol)
-      .begin(ctx.values.get(peerKey), id);
+      .begin(ctx.values.get(peerKey), id, ctx.requestHeader);
+    describeGatewaySpan(observed, protocol, ctx.requestMethod);
     const header = forwardFromHeaders(ctx.requestHeader, this.options.forwardedHeaders, id);
     const asked = ctx.timeoutMs();
     const timeoutMs = asked === undefined ? undefined : Math.min(asked, this.options.maxTimeoutMs);
-    return { observed, header, timeoutMs };
+    return { observed, header, timeoutMs, id };
   }
 
   async unary(req: Message, ctx: HandlerContext): Promise<Message> {
-    const { observed, header, timeoutMs } = this.begin(ctx);
+    const { observed, header, timeoutMs, id } = this.begin(ctx);
     try {
       if (this.check)
         await this.check(ctx.requestHeader.get("authorization") ?? undefined, undefined);
-      const res = await this.upstream.unary(
+      const res = await unaryUpstream(
+        observed,
+        id,
+        this.upstream,
         this.method as DescMethodUnary,
         ctx.signal,
         timeoutMs,
         header,
         req,
-        undefined,
       );
       copyPublic(res.header, ctx.responseHeader);
       copyPublic(res.trailer, ctx.responseTrailer);
@@ -114,18 +118,20 @@ class Forwarder {
   }
 
   async *stream(req: Message, ctx: HandlerContext): AsyncGenerator<Message> {
-    const { observed, header, timeoutMs } = this.begin(ctx);
+    const { observed, header, timeoutMs, id } = this.begin(ctx);
     let code: Code | 0 = Code.Canceled;
     try {
       if (this.check)
         await this.check(ctx.requestHeader.get("authorization") ?? undefined, undefined);
-      const res = await this.upstream.stream(
+      const res = await streamUpstream(
+        observed,
+        id,
+        this.upstream,
         this.method as DescMethodServerStreaming,
         ctx.signal,
         timeoutMs,
         header,
         one(req),
-        undefined,
       );
       copyPublic(res.header, ctx.responseHeader);
       for await (const m of res.message) yield m as Message;

@@ -1,11 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import type { Code } from "@connectrpc/connect";
-import type { Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { type CallContext, setTrace } from "../context/index.js";
 import { grpcCodeName } from "./grpc-code-name.js";
 import type { MethodMetrics, ServerMetrics } from "./server-metrics.js";
-import { activeTracer, endRpcSpan, startServerSpan } from "./tracing.js";
+import { activeTracer, endRpcSpan, startServerSpan, type TracedSpan } from "./tracing.js";
 
 /** One call being observed; `end` is called exactly once with its final status (0 = OK). */
 export interface ObservedCall {
@@ -15,6 +14,12 @@ export interface ObservedCall {
    */
   attach(context: CallContext): void;
   end(code: Code | 0): void;
+  /**
+   * The call's server span and the context holding it, for a front door (the gateway) that
+   * names the span after its own protocol and makes its upstream call the span's child.
+   * Undefined while no tracer provider is registered (or for a call that is not observed).
+   */
+  readonly traced?: TracedSpan | undefined;
 }
 
 /** The observer of one method on one protocol; engines resolve it once and keep it. */
@@ -115,9 +120,7 @@ class ObservedServerCall implements ObservedCall {
     private readonly metrics: MethodMetrics | undefined,
     private readonly log: MethodLog | undefined,
     /** The server span and its context; undefined while no tracer provider is registered. */
-    private readonly traced:
-      | { readonly span: Span; readonly context: CallContext["trace"] }
-      | undefined,
+    readonly traced: TracedSpan | undefined,
   ) {}
 
   attach(context: CallContext): void {

@@ -1,5 +1,6 @@
 // Bearer tokens on every engine: each hostile or broken token gets its code, the same on the
-// lean engine (gRPC, Connect), connect-node (gRPC-Web) and the grpc-js binding.
+// lean engine (gRPC, Connect), connect-node (gRPC-Web) and the grpc-js binding, and at the
+// gateway's edge (HTTP 401 with WWW-Authenticate, 403) in front of a server that checks nothing.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,12 +35,41 @@ async function codeOf(promise: Promise<unknown>): Promise<Code> {
   return (error as ConnectError).code;
 }
 
-/** Every engine answers the token with `expected` on a method needing authentication. */
-async function expectOnEveryEngine(token: string, expected: Code): Promise<void> {
+/** The gateway's HTTP answer to a Connect JSON call (what a browser's fetch sees). */
+async function atGateway(method: string, authorization?: string) {
+  const response = await fetch(
+    `${served.gateway.url}/protomesh.testing.v1.GuardedService/${method}`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+      body: "{}",
+    },
+  );
+  const body = (await response.json()) as { code?: string };
+  return {
+    status: response.status,
+    challenge: response.headers.get("www-authenticate"),
+    code: body.code,
+  };
+}
+
+/**
+ * Every engine answers the token with UNAUTHENTICATED on a method needing authentication, and
+ * the gateway with 401 and a Bearer challenge.
+ */
+async function expectUnauthenticatedEverywhere(token: string): Promise<void> {
   for (const { name, client } of served.engines) {
     const code = await codeOf(client.public({}, bearer(token)));
-    expect({ engine: name, code: Code[code] }).toEqual({ engine: name, code: Code[expected] });
+    expect({ engine: name, code: Code[code] }).toEqual({
+      engine: name,
+      code: Code[Code.Unauthenticated],
+    });
   }
+  expect(await atGateway("Public", `Bearer ${token}`)).toEqual({
+    status: 401,
+    challenge: 'Bearer error="invalid_token"',
+    code: "unauthenticated",
+  });
 }
 
 describe("bearer tokens", () => {
@@ -53,6 +83,9 @@ describe("bearer tokens", () => {
         scopes: ["orders:read"],
       });
     }
+    // The gateway lets it through to the upstream (which checks nothing, so knows no caller).
+    expect((await served.gateway.client.public({}, bearer(token))).caller?.subject).toBe("");
+    expect((await atGateway("Public", `Bearer ${token}`)).status).toBe(200);
   });
 
   it("refuse a call without a token on a PUBLIC method (UNAUTHENTICATED), let one in where optional", async () => {
@@ -60,6 +93,12 @@ describe("bearer tokens", () => {
       expect(await codeOf(client.public({}))).toBe(Code.Unauthenticated);
       expect((await client.open({})).caller?.subject).toBe("");
     }
+    expect(await atGateway("Public")).toEqual({
+      status: 401,
+      challenge: "Bearer",
+      code: "unauthenticated",
+    });
+    expect((await atGateway("Open")).status).toBe(200);
   });
 
   it('refuse alg "none"', async () => {
@@ -69,7 +108,7 @@ describe("bearer tokens", () => {
       sub: "mallory",
       exp: Math.floor(Date.now() / 1000) + 3600,
     })}.`;
-    await expectOnEveryEngine(unsigned, Code.Unauthenticated);
+    await expectUnauthenticatedEverywhere(unsigned);
   });
 
   it("refuse HS256 signed with the public key as the secret", async () => {
@@ -79,24 +118,15 @@ describe("bearer tokens", () => {
       .setAudience(audience)
       .setExpirationTime("1h")
       .sign(new TextEncoder().encode(tokens.publicPem));
-    await expectOnEveryEngine(forged, Code.Unauthenticated);
+    await expectUnauthenticatedEverywhere(forged);
   });
 
   it("refuse expired, not yet valid, wrong-audience and wrong-issuer tokens", async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectOnEveryEngine(
-      await tokens.sign({}, { expiresIn: now - 120 }),
-      Code.Unauthenticated,
-    );
-    await expectOnEveryEngine(
-      await tokens.sign({}, { notBefore: now + 600 }),
-      Code.Unauthenticated,
-    );
-    await expectOnEveryEngine(await tokens.sign({ aud: "someone-else" }), Code.Unauthenticated);
-    await expectOnEveryEngine(
-      await tokens.sign({ iss: "https://evil.test" }),
-      Code.Unauthenticated,
-    );
+    await expectUnauthenticatedEverywhere(await tokens.sign({}, { expiresIn: now - 120 }));
+    await expectUnauthenticatedEverywhere(await tokens.sign({}, { notBefore: now + 600 }));
+    await expectUnauthenticatedEverywhere(await tokens.sign({ aud: "someone-else" }));
+    await expectUnauthenticatedEverywhere(await tokens.sign({ iss: "https://evil.test" }));
   });
 
   it("accept a token just past its exp within the clock skew", async () => {
@@ -110,21 +140,18 @@ describe("bearer tokens", () => {
     const token = await tokens.sign();
     const [head, body, signature = ""] = token.split(".");
     const flipped = `${signature[0] === "A" ? "B" : "A"}${signature.slice(1)}`;
-    await expectOnEveryEngine(`${head}.${body}.${flipped}`, Code.Unauthenticated);
+    await expectUnauthenticatedEverywhere(`${head}.${body}.${flipped}`);
     const tamperedBody = segment({
       ...JSON.parse(Buffer.from(body ?? "", "base64url").toString()),
       sub: "root",
     });
-    await expectOnEveryEngine(`${head}.${tamperedBody}.${signature}`, Code.Unauthenticated);
-    await expectOnEveryEngine(
-      await tokens.sign({}, { unknownKid: "stranger" }),
-      Code.Unauthenticated,
-    );
+    await expectUnauthenticatedEverywhere(`${head}.${tamperedBody}.${signature}`);
+    await expectUnauthenticatedEverywhere(await tokens.sign({}, { unknownKid: "stranger" }));
   });
 
   it("refuse an oversized token before parsing it", async () => {
     const token = await tokens.sign({ padding: "x".repeat(9_000) });
-    await expectOnEveryEngine(token, Code.Unauthenticated);
+    await expectUnauthenticatedEverywhere(token);
   });
 
   it("refuse a malformed authorization header", async () => {
@@ -132,6 +159,11 @@ describe("bearer tokens", () => {
       const code = await codeOf(client.public({}, { headers: { authorization: "Basic dTpw" } }));
       expect(code).toBe(Code.Unauthenticated);
     }
+    expect(await atGateway("Public", "Basic dTpw")).toEqual({
+      status: 401,
+      challenge: 'Bearer error="invalid_request"',
+      code: "unauthenticated",
+    });
   });
 
   it("answer PERMISSION_DENIED to a valid caller without the scopes or roles", async () => {
@@ -149,6 +181,13 @@ describe("bearer tokens", () => {
       // An internal method allows only listed workload identities: a token is not one.
       expect(await codeOf(client.internal({}, bearer(writer)))).toBe(Code.PermissionDenied);
     }
+    expect(await atGateway("Scoped", `Bearer ${reader}`)).toMatchObject({
+      status: 403,
+      code: "permission_denied",
+    });
+    expect((await atGateway("Scoped", `Bearer ${writer}`)).status).toBe(200);
+    expect((await atGateway("Roles", `Bearer ${reader}`)).status).toBe(403);
+    expect((await atGateway("Roles", `Bearer ${operator}`)).status).toBe(200);
   });
 
   it("check server-streaming calls before the first message", async () => {
@@ -166,6 +205,17 @@ describe("bearer tokens", () => {
       })();
       expect(await codeOf(refused)).toBe(Code.Unauthenticated);
     }
+    const viaGateway: string[] = [];
+    for await (const _ of served.gateway.client.watch({ count: 2 }, bearer(fresh))) {
+      viaGateway.push("answer");
+    }
+    expect(viaGateway).toHaveLength(2);
+    const refused = (async () => {
+      for await (const _ of served.gateway.client.watch({ count: 2 })) {
+        // never reached
+      }
+    })();
+    expect(await codeOf(refused)).toBe(Code.Unauthenticated);
   });
 });
 
@@ -184,6 +234,13 @@ describe("JWKS endpoint down or slow", () => {
       expect(await codeOf(lean.client.public({}, bearer(unknown)))).toBe(Code.Unauthenticated);
       // The JWKS timeout is 500 ms: generous bound under a loaded machine, far below 10 s.
       expect(Date.now() - started).toBeLessThan(5_000);
+      // The gateway's verifier meets the same outage: known keys work, an unknown kid is 401.
+      const atEdge = await tokens.sign({ sub: "edge", jti: `jwks-edge-${mode}` });
+      expect((await atGateway("Public", `Bearer ${atEdge}`)).status).toBe(200);
+      const edgeStarted = Date.now();
+      const unknownAtEdge = await tokens.sign({}, { unknownKid: `edge-${mode}` });
+      expect((await atGateway("Public", `Bearer ${unknownAtEdge}`)).status).toBe(401);
+      expect(Date.now() - edgeStarted).toBeLessThan(5_000);
     }
     tokens.mode = "up";
   });

@@ -17,6 +17,7 @@ import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createInventoryService } from "../../examples/order-mesh/inventory-service.js";
+import { startMesh } from "../../examples/order-mesh/mesh.js";
 import { createOrderService } from "../../examples/order-mesh/order-service.js";
 import { startDemoTracing } from "../../examples/order-mesh/tracing.js";
 import { InventoryService } from "../../gen/acme/inventory/v1/inventory_service_pb.js";
@@ -157,7 +158,7 @@ describe("tracing", () => {
     for (const line of callLines) expect(line.traceId).toBe(traceId);
   });
 
-  it("exports over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the demo's setup)", async () => {
+  it("exports the demo mesh's traces, gateway included, over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set", async () => {
     const bodies: string[] = [];
     const receiver = createHttpServer((request: IncomingMessage, response) => {
       let body = "";
@@ -179,12 +180,33 @@ describe("tracing", () => {
         OTEL_SERVICE_NAME: "trace-test",
       });
       expect(tracing).toBeDefined();
-      const client = await startTracedMesh([]);
-      await client.createOrder(orderRequest);
+      // The demo's own mesh, a browser-style REST call into its gateway.
+      const mesh = await startMesh();
+      const traceId = "0af7651916cd43dd8448eb211c80319c";
+      try {
+        const res = await fetch(`${mesh.gateway.url}/v1/orders`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+          },
+          body: JSON.stringify({
+            customerId: "cus_1",
+            items: [
+              { sku: "sku-mug", quantity: 1, unitPrice: { currencyCode: "EUR", units: "3" } },
+            ],
+          }),
+        });
+        expect(res.status).toBe(200);
+      } finally {
+        await mesh.close();
+      }
       await tracing?.shutdown();
       const exported = bodies.join("\n");
+      expect(exported).toContain("POST /v1/orders");
       expect(exported).toContain("acme.order.v1.OrderService/CreateOrder");
       expect(exported).toContain("acme.inventory.v1.InventoryService/Reserve");
+      expect(exported).toContain(traceId);
       expect(exported).toContain("trace-test");
     } finally {
       receiver.close();

@@ -36,6 +36,10 @@ export class NodeExchange implements RestExchange {
     return this.response.headersSent;
   }
 
+  get statusCode(): number {
+    return this.response.statusCode;
+  }
+
   get signal(): AbortSignal {
     if (!this.#abort) {
       const abort = new AbortController();

@@ -16,6 +16,8 @@ export interface RestExchange {
   /** The caller's address, "ip:port". */
   readonly peer: string;
   readonly headersSent: boolean;
+  /** The HTTP status sent (meaningful once `headersSent`). */
+  readonly statusCode: number;
   /**
    * The signal the upstream call is cancelled by: it aborts when the caller goes away before
    * the answer is complete. One per call, made on first use.

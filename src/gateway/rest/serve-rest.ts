@@ -17,6 +17,12 @@ import type { HttpRoute } from "../../contract/http-rule/index.js";
 import type { MethodObserver } from "../../observe/index.js";
 import { forwardFromNode } from "../forward-headers.js";
 import { failureAnswer, GatewayFailure } from "../gateway-failure.js";
+import {
+  describeGatewaySpan,
+  endRestCall,
+  streamUpstream,
+  unaryUpstream,
+} from "../gateway-span.js";
 import { requestTimeoutMs } from "../request-timeout.js";
 import { statusJson } from "../status-json.js";
 import { type QueryFieldCache, readRestRequest } from "./read-rest-request.js";
@@ -59,7 +65,8 @@ export async function serveRest(
 ): Promise<void> {
   const { route } = match;
   const { check, upstream, observer } = ctx.routeOf(route);
-  const observed = observer.begin(exchange.peer, requestId);
+  const observed = observer.begin(exchange.peer, requestId, exchange.headers);
+  describeGatewaySpan(observed, "rest", route.httpMethod, route);
   // Made before anything is awaited, so a caller gone at any point counts as cancelled.
   const signal = exchange.signal;
   try {
@@ -73,13 +80,15 @@ export async function serveRest(
     const header = forwardFromNode(headers, ctx.forwardedHeaders, requestId);
     const method = route.method;
     if (method.methodKind === "unary") {
-      const res = await upstream.unary(
+      const res = await unaryUpstream(
+        observed,
+        requestId,
+        upstream,
         method as DescMethodUnary,
         signal,
         timeoutMs,
         header,
         input,
-        undefined,
       );
       exchange.send(
         200,
@@ -87,26 +96,31 @@ export async function serveRest(
         JSON.stringify(responseJson(route, res.message as Message, ctx)),
       );
     } else if (method.methodKind === "server_streaming") {
-      const res = await upstream.stream(
+      const res = await streamUpstream(
+        observed,
+        requestId,
+        upstream,
         method as DescMethodServerStreaming,
         signal,
         timeoutMs,
         header,
         one(input),
-        undefined,
       );
       await streamNdjson(exchange, res.message as AsyncIterable<Message>, route, ctx);
     }
-    observed.end(0);
+    endRestCall(observed, 0, exchange);
   } catch (error) {
     const e = ConnectError.from(error);
     const aborted = signal.aborted;
-    observed.end(aborted ? Code.Canceled : e.code);
-    if (aborted) return;
-    if (exchange.headersSent) exchange.end();
-    else {
-      const answer = failureAnswer(e, ctx.registry);
-      exchange.send(answer.status, "application/json", answer.body, answer.headers);
+    try {
+      if (aborted) return;
+      if (exchange.headersSent) exchange.end();
+      else {
+        const answer = failureAnswer(e, ctx.registry);
+        exchange.send(answer.status, "application/json", answer.body, answer.headers);
+      }
+    } finally {
+      endRestCall(observed, aborted ? Code.Canceled : e.code, exchange);
     }
   }
 }

@@ -17,6 +17,7 @@ export class StreamExchange implements RestExchange {
   #abort: AbortController | undefined;
   /** The whole answer is handed to the stream: a close after this is no cancellation. */
   #answered = false;
+  #status = 200;
   readonly http1 = false;
 
   constructor(
@@ -28,6 +29,10 @@ export class StreamExchange implements RestExchange {
 
   get readable(): Readable {
     return this.stream;
+  }
+
+  get statusCode(): number {
+    return this.#status;
   }
 
   get headersSent(): boolean {
@@ -54,6 +59,7 @@ export class StreamExchange implements RestExchange {
   send(status: number, contentType: string, body: string, extra?: OutgoingHttpHeaders): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
+    this.#status = status;
     stream.respond(
       extra
         ? {
@@ -77,6 +83,7 @@ export class StreamExchange implements RestExchange {
   start(status: number, contentType: string): void {
     const stream = this.stream;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
+    this.#status = status;
     stream.respond({
       ":status": status,
       "content-type": contentType,
