@@ -1,9 +1,10 @@
 /**
  * One process of the gateway suite (bench/suites/gateway.ts): `upstream` (a protomesh server
  * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it) or
- * `connect-node` (raw connect-node serving the same calls). Run as
- * `node --import tsx bench/gateway-target.ts KIND [PORT]`; it sends its port on the IPC
- * channel and answers "count" with the calls it completed.
+ * `connect-node` (raw connect-node serving the same calls). The suite compiles it with tsc
+ * (bench/tsconfig.targets.json) and runs `node .tmp/bench-targets/bench/gateway-target.js
+ * KIND [PORT]`; it sends its port on the IPC channel and answers "count" with the calls it
+ * completed.
  */
 import { createServer as createHttp2Server } from "node:http2";
 import type { AddressInfo } from "node:net";

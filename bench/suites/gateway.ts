@@ -7,23 +7,57 @@
  * Ratios: `gateway_rest_cpu_vs_connect_node_json` = (gateway + upstream CPU per REST GET)
  * ÷ raw connect-node's CPU per Connect JSON call (target ≤ 1.0), the same for POST, and
  * `gateway_rest_p50_vs_direct` = REST GET p50 ÷ direct Connect JSON p50 (target ≤ 1.5).
- * The processes run from source under tsx (not compiled), which costs each a little RSS.
+ *
+ * The processes run compiled (bench/tsconfig.targets.json, built once per run by
+ * `buildServerTargets`), not under tsx, so no loader cost or source-map RSS is in the figures.
+ * Pinning on the two cores (taskset, when present): the process in front of the load — the
+ * gateway, or the server called directly — always has core 1 to itself; h2load runs on core
+ * 0, and so does the gateway's upstream, which does about a third of the gateway's work per
+ * call (for the direct Connect JSON run the upstream moves to core 1). So a direct call and
+ * a REST call both get one core for their front process, and the REST path's second hop does
+ * not take the gateway's core. Each path gets an unrecorded warm-up (JIT) before its measured
+ * run. `BENCH_GATEWAY_SECONDS` shortens the runs (a smoke
+ * check that the suite works end to end; its figures mean nothing).
+ *
+ * Where the gateway's time goes (CPU profile of the compiled gateway under REST GET over h2c;
+ * table in README, "Gateway" → "Where the time goes"): with the lean HTTP/2 path, about 27%
+ * is the upstream call (src/transport's http2 engine, src/resilience, cockatiel), 22% native
+ * (nghttp2, unattributed), 18% GC, 17% node internals (http2 core, streams, ticks; 26% before,
+ * with node's compat request/response per call), 10% the gateway's own modules, 5%
+ * protobuf-es, 1% log and metrics. A third of the bytes allocated per call were
+ * src/context/abort-watch.ts's WeakMap entry for each fresh call signal.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchReport, BenchRunOptions, BenchSuite } from "../bench-suite.js";
+import { buildServerTargets, hasH2load } from "../server-load.js";
 
 interface Proc {
   readonly port: number;
   readonly pid: number;
   successes(): Promise<number>;
   cpuMicros(): number;
+  /** Moves the process (all its threads) to another core. */
+  pin(core: string): void;
   stop(): void;
 }
 
 const tmp = join(import.meta.dirname, "../../.tmp/bench-gateway");
-const target = join(import.meta.dirname, "../gateway-target.ts");
+// Where tsconfig.targets.json's outDir puts the compiled bench/gateway-target.ts.
+const target = join(import.meta.dirname, "../../.tmp/bench-targets/bench/gateway-target.js");
+const frontCore = "1";
+const loadCore = "0";
+const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pinned = (core: string, command: readonly string[]): string[] =>
+  hasTaskset ? ["taskset", "-c", core, ...command] : [...command];
 const ticks = (() => {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
@@ -32,8 +66,9 @@ const ticks = (() => {
   }
 })();
 
-function startProc(kind: string, ...args: string[]): Promise<Proc> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", target, kind, ...args], {
+function startProc(kind: string, core: string, ...args: string[]): Promise<Proc> {
+  const command = pinned(core, [process.execPath, target, kind, ...args]);
+  const child: ChildProcess = spawn(command[0] as string, command.slice(1), {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, NODE_ENV: "production" },
   });
@@ -53,6 +88,10 @@ function startProc(kind: string, ...args: string[]): Promise<Proc> {
           const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
           const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
           return ((Number(f[11]) + Number(f[12])) * 1e6) / ticks;
+        },
+        pin(core) {
+          if (hasTaskset)
+            execFileSync("taskset", ["-a", "-p", "-c", core, String(pid)], { stdio: "ignore" });
         },
         stop() {
           child.removeAllListeners("exit");
@@ -74,23 +113,21 @@ interface Load {
 function h2load(url: string, durationS: number, body?: { file: string; type: string }): Load {
   const log = join(tmp, "h2load.log");
   rmSync(log, { force: true });
-  const out = execFileSync(
+  const command = pinned(loadCore, [
     "h2load",
-    [
-      "-c16",
-      "-m8",
-      "-t1",
-      "-D",
-      `${durationS}`,
-      "--warm-up-time",
-      "1",
-      ...(body ? ["-d", body.file, "-H", `content-type: ${body.type}`] : []),
-      "--log-file",
-      log,
-      url,
-    ],
-    { encoding: "utf8" },
-  );
+    "-c16",
+    "-m8",
+    "-t1",
+    "-D",
+    `${Math.round(durationS * 1000)}ms`,
+    "--warm-up-time",
+    `${Math.round(Math.min(1, durationS / 2) * 1000)}ms`,
+    ...(body ? ["-d", body.file, "-H", `content-type: ${body.type}`] : []),
+    "--log-file",
+    log,
+    url,
+  ]);
+  const out = execFileSync(command[0] as string, command.slice(1), { encoding: "utf8" });
   const rate = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
   const c = /requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded, (\d+) failed/.exec(out);
   const status2xx = Number(/status codes: (\d+) 2xx/.exec(out)?.[1] ?? 0);
@@ -119,11 +156,13 @@ interface Measured extends Load {
   readonly cpuUsPerCall: Readonly<Record<string, number>>;
 }
 
+/** Runs `run` once unrecorded (JIT, pools, connections), then once measured. */
 async function measure(
   procs: Readonly<Record<string, Proc>>,
   counter: Proc,
   run: () => Load,
 ): Promise<Measured> {
+  run();
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.cpuMicros()]));
   const calls0 = await counter.successes();
   const load = run();
@@ -140,8 +179,10 @@ async function measure(
 export const suite: BenchSuite = {
   name: "gateway",
   async run({ quick }: BenchRunOptions): Promise<BenchReport> {
+    if (!hasH2load()) throw new Error("h2load not found: apt-get install -y nghttp2-client");
+    buildServerTargets();
     mkdirSync(tmp, { recursive: true });
-    const durationS = quick ? 3 : 10;
+    const durationS = Number(process.env.BENCH_GATEWAY_SECONDS) || (quick ? 3 : 10);
     const createBody = join(tmp, "create.json");
     writeFileSync(
       createBody,
@@ -154,9 +195,9 @@ export const suite: BenchSuite = {
     writeFileSync(getBody, JSON.stringify({ orderId: "ord_0001" }));
     const json = { type: "application/json" };
 
-    const upstream = await startProc("upstream");
-    const gateway = await startProc("gateway", String(upstream.port));
-    const raw = await startProc("connect-node");
+    const upstream = await startProc("upstream", loadCore);
+    const gateway = await startProc("gateway", frontCore, String(upstream.port));
+    const raw = await startProc("connect-node", frontCore);
     try {
       const gw = `http://127.0.0.1:${gateway.port}`;
       const pair = { gateway, upstream };
@@ -166,6 +207,8 @@ export const suite: BenchSuite = {
       const restGet = await measure(pair, upstream, () =>
         h2load(`${gw}/v1/orders/ord_0001`, durationS),
       );
+      // Direct, the upstream is the front process: it gets core 1, as connect-node does.
+      upstream.pin(frontCore);
       const direct = await measure({ upstream }, upstream, () =>
         h2load(`http://127.0.0.1:${upstream.port}/acme.order.v1.OrderService/GetOrder`, durationS, {
           file: getBody,

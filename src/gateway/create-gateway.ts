@@ -1,5 +1,13 @@
 import { createServer as createHttp1Server } from "node:http";
-import { createServer as createHttp2Server, createSecureServer } from "node:http2";
+import {
+  createServer as createHttp2Server,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import {
   type AddressInfo,
   createServer as createNetServer,
@@ -24,7 +32,6 @@ import {
   createBatchedLogDestination,
   createCallObserver,
   createServerMetrics,
-  type MethodObserver,
 } from "../observe/index.js";
 import { createConnectRoutes, peerKey } from "./connect-routes.js";
 import { Cors, type GatewayCorsOptions } from "./cors.js";
@@ -39,8 +46,10 @@ import {
 } from "./gateway-failure.js";
 import { grpcWebTextRequest, grpcWebTextResponse, isGrpcWebText } from "./grpc-web-text.js";
 import { buildOpenApi } from "./openapi.js";
+import { NodeExchange } from "./rest/node-exchange.js";
 import { RouteTable } from "./rest/route-table.js";
-import { type RestContext, serveRest } from "./rest/serve-rest.js";
+import { type RestContext, type RestRoute, serveRest } from "./rest/serve-rest.js";
+import { StreamExchange } from "./rest/stream-exchange.js";
 import { type GatewayUpstream, resolveUpstreams } from "./upstream.js";
 import { UpstreamHealth } from "./upstream-health.js";
 
@@ -147,15 +156,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     maxRequestBytes,
   });
   const typeRegistry = options.typeRegistry;
-  const observers = new Map<HttpRoute, MethodObserver>();
-  for (const r of routes)
-    observers.set(r, observer.forMethod(r.method.parent.typeName, r.method.name, "rest"));
-  const checks = new Map<HttpRoute, MethodCheck | undefined>();
-  for (const r of routes) checks.set(r, checkOf(r.method));
+  const restRoutes = new Map<HttpRoute, RestRoute>();
+  for (const r of routes) {
+    restRoutes.set(r, {
+      check: checkOf(r.method),
+      upstream: upstreamByMethod.get(r.method) as Transport,
+      observer: observer.forMethod(r.method.parent.typeName, r.method.name, "rest"),
+    });
+  }
   const rest: RestContext = {
-    checkOf: (route) => checks.get(route),
-    upstreamOf: (route) => upstreamByMethod.get(route.method) as Transport,
-    observerOf: (route) => observers.get(route) as MethodObserver,
+    routeOf: (route) => restRoutes.get(route) as RestRoute,
     forwardedHeaders,
     maxRequestBytes,
     maxTimeoutMs,
@@ -213,16 +223,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const found = table.match(method, path);
     if (found.kind === "found") {
-      serveRest(
-        request,
-        response,
-        found.match,
-        q === -1 ? "" : url.slice(q + 1),
-        requestId,
-        rest,
-      ).catch(
+      const exchange = new NodeExchange(request, response);
+      serveRest(exchange, found.match, q === -1 ? "" : url.slice(q + 1), requestId, rest).catch(
         // Only a bug gets here (serveRest answers every failure): never leave the caller hanging.
-        () => response.destroy(),
+        () => exchange.destroy(),
       );
     } else if (found.kind === "wrong-verb") {
       request.resume();
@@ -242,6 +246,39 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   };
 
+  /**
+   * The lean path: an HTTP/2 REST call that needs nothing of node's compat layer (no CORS
+   * origin to answer, a REST route) is served on its raw stream. Everything else — Connect,
+   * gRPC-Web, the gateway's own endpoints, 404/405, cross-origin calls — returns false and goes
+   * through `handle` as before. The profile showed the compat request/response pair (two
+   * streams per call wrapping the one HTTP/2 stream) among the largest costs of a REST call.
+   */
+  const serveStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
+    if (headers.origin !== undefined) return false;
+    const url = headers[":path"] ?? "/";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    if (connectPaths.has(path)) return false;
+    const method = headers[":method"] ?? "GET";
+    if (
+      method === "GET" &&
+      (path === metricsPath || path === readinessPath || path === openapiPath)
+    )
+      return false;
+    const found = table.match(method, path);
+    if (found.kind !== "found") return false;
+    const requestId = correlationIdFrom(
+      headers[correlationIdHeader] as string | undefined,
+      headers.traceparent as string | undefined,
+    );
+    const exchange = new StreamExchange(stream, headers, requestId, sessionPeer(stream.session));
+    serveRest(exchange, found.match, q === -1 ? "" : url.slice(q + 1), requestId, rest).catch(
+      // Only a bug gets here (serveRest answers every failure): never leave the caller hanging.
+      () => exchange.destroy(),
+    );
+    return true;
+  };
+
   let front: NetServer | undefined;
   const sockets = new Set<Socket>();
 
@@ -251,7 +288,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     handle,
     async listen(listen = {}) {
       const host = listen.host ?? "127.0.0.1";
-      front = options.tls ? createTlsFront(options.tls, handle) : createCleartextFront(handle);
+      front = options.tls
+        ? createTlsFront(options.tls, handle, serveStream)
+        : createCleartextFront(handle, serveStream);
       front.on("connection", (socket: Socket) => {
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
@@ -324,7 +363,10 @@ const preface = Buffer.from("PRI * HTTP/2.0");
  * the first bytes as createServer does (src/server keeps its own copy; the gateway must not
  * depend on the server).
  */
-function createCleartextFront(handle: (q: NodeRequest, s: NodeResponse) => void): NetServer {
+function createCleartextFront(
+  handle: (q: NodeRequest, s: NodeResponse) => void,
+  lean: LeanStreams,
+): NetServer {
   const http1 = createHttp1Server(
     {
       headersTimeout: gatewayDefaults.handshakeTimeoutMs,
@@ -337,6 +379,7 @@ function createCleartextFront(handle: (q: NodeRequest, s: NodeResponse) => void)
     { settings: { maxHeaderListSize: gatewayDefaults.maxHeaderListBytes } },
     handle,
   );
+  leanFirst(http2, lean);
   http2.on("sessionError", () => {});
   return createNetServer((socket) => {
     socket.on("error", () => socket.destroy());
@@ -361,11 +404,50 @@ function createCleartextFront(handle: (q: NodeRequest, s: NodeResponse) => void)
 function createTlsFront(
   tls: NonNullable<GatewayOptions["tls"]>,
   handle: (q: NodeRequest, s: NodeResponse) => void,
+  lean: LeanStreams,
 ): NetServer {
-  return createSecureServer(
-    { cert: tls.cert, key: tls.key, allowHTTP1: true },
-    handle,
-  ) as unknown as NetServer;
+  const server = createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handle);
+  leanFirst(server, lean);
+  return server as unknown as NetServer;
+}
+
+/** Serves an HTTP/2 stream itself and returns true, or returns false to leave it to `handle`. */
+type LeanStreams = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+type StreamListener = (
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void;
+
+/**
+ * Puts `lean` before node's compat layer on an HTTP/2 server built with a request handler:
+ * node serves that handler from a "stream" listener of its own, which now runs only for the
+ * streams `lean` leaves. HTTP/1.1 requests on the TLS port never pass here.
+ */
+function leanFirst(server: Http2Server | Http2SecureServer, lean: LeanStreams): void {
+  const compat = server.listeners("stream") as StreamListener[];
+  if (compat.length !== 1) throw new Error("node:http2 compat layer not found");
+  const serveCompat = compat[0] as StreamListener;
+  server.removeListener("stream", serveCompat);
+  const first: StreamListener = (stream, headers, flags, rawHeaders) => {
+    if (!lean(stream, headers)) serveCompat.call(server, stream, headers, flags, rawHeaders);
+  };
+  server.on("stream", first);
+}
+
+const peers = new WeakMap<Http2Session, string>();
+
+/** "ip:port" of the session's socket, once per connection. */
+function sessionPeer(session: Http2Session | undefined): string {
+  if (!session) return "unknown:0";
+  let peer = peers.get(session);
+  if (peer === undefined) {
+    const s = session.socket;
+    peer = `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`;
+    peers.set(session, peer);
+  }
+  return peer;
 }
 
 let sharedLogger: Logger | undefined;

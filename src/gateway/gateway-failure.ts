@@ -23,26 +23,47 @@ export class GatewayFailure extends ConnectError {
   }
 }
 
+/** An error's answer: its HTTP status, the headers it needs, its `google.rpc.Status` JSON. */
+export interface FailureAnswer {
+  readonly status: number;
+  /** `allow` (405) and `www-authenticate` (401) when they apply; else undefined. */
+  readonly headers: Record<string, string> | undefined;
+  readonly body: string;
+}
+
+/** The answer to an error: GatewayFailure's own status, else the gRPC code's mapping. */
+export function failureAnswer(error: unknown, registry: Registry | undefined): FailureAnswer {
+  const e = ConnectError.from(error);
+  // Not instanceof: ConnectError's Symbol.hasInstance matches any ConnectError.
+  const failure =
+    (e as Partial<GatewayFailure>).httpStatus === undefined ? undefined : (e as GatewayFailure);
+  let headers: Record<string, string> | undefined;
+  if (failure?.allow) headers = { allow: failure.allow.join(", ") };
+  const challenge = e.metadata.get("www-authenticate");
+  if (challenge) headers = { ...headers, "www-authenticate": challenge };
+  return {
+    status: failure ? failure.httpStatus : httpStatusOf(e.code),
+    headers,
+    body: JSON.stringify(statusJson(e, registry)),
+  };
+}
+
 /** Sends an error as a `google.rpc.Status` JSON body with its HTTP status. */
 export function sendStatusJson(
   response: NodeResponse,
   error: unknown,
   registry: Registry | undefined,
 ): void {
-  const e = ConnectError.from(error);
   if (response.headersSent) {
     response.end();
     return;
   }
-  // Not instanceof: ConnectError's Symbol.hasInstance matches any ConnectError.
-  const failure =
-    (e as Partial<GatewayFailure>).httpStatus === undefined ? undefined : (e as GatewayFailure);
-  response.statusCode = failure ? failure.httpStatus : httpStatusOf(e.code);
-  if (failure?.allow) response.setHeader("allow", failure.allow.join(", "));
-  const challenge = e.metadata.get("www-authenticate");
-  if (challenge) response.setHeader("www-authenticate", challenge);
+  const answer = failureAnswer(error, registry);
+  response.statusCode = answer.status;
+  if (answer.headers)
+    for (const name in answer.headers) response.setHeader(name, answer.headers[name] as string);
   response.setHeader("content-type", "application/json");
-  response.end(JSON.stringify(statusJson(e, registry)));
+  response.end(answer.body);
 }
 
 export const notFound = (): GatewayFailure =>

@@ -8,7 +8,6 @@ import type { Code, StreamResponse, Transport, UnaryResponse } from "@connectrpc
 import { runWithCallContext } from "../context/index.js";
 import type { HttpRoute } from "../contract/http-rule/index.js";
 import type { ObservedCall } from "../observe/index.js";
-import type { NodeResponse } from "./gateway-failure.js";
 
 /** The inbound protocols the gateway serves. */
 export type GatewayProtocol = "rest" | "connect" | "grpc-web";
@@ -50,7 +49,11 @@ export function describeGatewaySpan(
  * (`http.response.status_code`; none when the caller left before an answer), then the observer
  * ends it with the gRPC code, which sets the span's error status as OTel's RPC conventions say.
  */
-export function endRestCall(observed: ObservedCall, code: Code | 0, response: NodeResponse): void {
+export function endRestCall(
+  observed: ObservedCall,
+  code: Code | 0,
+  response: { readonly headersSent: boolean; readonly statusCode: number },
+): void {
   const span = observed.traced?.span;
   if (span && response.headersSent) {
     span.setAttribute("http.response.status_code", response.statusCode);

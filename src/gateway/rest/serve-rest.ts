@@ -1,4 +1,3 @@
-import type { ServerResponse } from "node:http";
 import {
   create,
   type DescField,
@@ -17,12 +16,7 @@ import type { MethodCheck } from "../../auth/index.js";
 import type { HttpRoute } from "../../contract/http-rule/index.js";
 import type { MethodObserver } from "../../observe/index.js";
 import { forwardFromNode } from "../forward-headers.js";
-import {
-  GatewayFailure,
-  type NodeRequest,
-  type NodeResponse,
-  sendStatusJson,
-} from "../gateway-failure.js";
+import { failureAnswer, GatewayFailure } from "../gateway-failure.js";
 import {
   describeGatewaySpan,
   endRestCall,
@@ -32,14 +26,20 @@ import {
 import { requestTimeoutMs } from "../request-timeout.js";
 import { statusJson } from "../status-json.js";
 import { type QueryFieldCache, readRestRequest } from "./read-rest-request.js";
+import type { RestExchange } from "./rest-exchange.js";
 import type { RouteMatch } from "./route-table.js";
+
+/** What a REST route needs per call, resolved once at start-up. */
+export interface RestRoute {
+  /** The method's auth check at the edge; undefined when none. */
+  readonly check: MethodCheck | undefined;
+  readonly upstream: Transport;
+  readonly observer: MethodObserver;
+}
 
 /** What every REST call of one gateway shares, built once. */
 export interface RestContext {
-  /** The method's auth check at the edge; undefined when none. */
-  readonly checkOf: (route: HttpRoute) => MethodCheck | undefined;
-  readonly upstreamOf: (route: HttpRoute) => Transport;
-  readonly observerOf: (route: HttpRoute) => MethodObserver;
+  readonly routeOf: (route: HttpRoute) => RestRoute;
   readonly forwardedHeaders: readonly string[];
   readonly maxRequestBytes: number;
   readonly maxTimeoutMs: number;
@@ -57,30 +57,27 @@ const jsonType = /^application\/json(\s*;\s*charset=utf-?8)?\s*$/i;
  * the response as JSON (or NDJSON for a server stream), errors as `google.rpc.Status`.
  */
 export async function serveRest(
-  request: NodeRequest,
-  response: NodeResponse,
+  exchange: RestExchange,
   match: RouteMatch,
   query: string,
   requestId: string,
   ctx: RestContext,
 ): Promise<void> {
   const { route } = match;
-  const observed = ctx.observerOf(route).begin(peerOf(request), requestId, request.headers);
-  describeGatewaySpan(observed, "rest", request.method, route);
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!response.writableFinished) abort.abort();
-  };
-  response.once("close", onClose);
+  const { check, upstream, observer } = ctx.routeOf(route);
+  const observed = observer.begin(exchange.peer, requestId, exchange.headers);
+  describeGatewaySpan(observed, "rest", route.httpMethod, route);
+  // Made before anything is awaited, so a caller gone at any point counts as cancelled.
+  const signal = exchange.signal;
   try {
-    const check = ctx.checkOf(route);
-    if (check) await check(headerValue(request.headers.authorization), undefined);
-    const body =
-      route.body.kind === "none" ? undefined : await readBody(request, ctx.maxRequestBytes);
+    const headers = exchange.headers;
+    if (check) await check(headerValue(headers.authorization), undefined);
+    let body: Buffer | undefined;
+    if (route.body.kind === "none") exchange.readable.resume();
+    else body = await readBody(exchange, ctx.maxRequestBytes);
     const input = readRestRequest(match, query, body, ctx.queryFields, ctx.jsonRead);
-    const timeoutMs = requestTimeoutMs(request.headers, ctx.maxTimeoutMs);
-    const header = forwardFromNode(request.headers, ctx.forwardedHeaders, requestId);
-    const upstream = ctx.upstreamOf(route);
+    const timeoutMs = requestTimeoutMs(headers, ctx.maxTimeoutMs);
+    const header = forwardFromNode(headers, ctx.forwardedHeaders, requestId);
     const method = route.method;
     if (method.methodKind === "unary") {
       const res = await unaryUpstream(
@@ -88,66 +85,66 @@ export async function serveRest(
         requestId,
         upstream,
         method as DescMethodUnary,
-        abort.signal,
+        signal,
         timeoutMs,
         header,
         input,
       );
-      response.statusCode = 200;
-      response.setHeader("content-type", "application/json");
-      response.end(JSON.stringify(responseJson(route, res.message as Message, ctx)));
+      exchange.send(
+        200,
+        "application/json",
+        JSON.stringify(responseJson(route, res.message as Message, ctx)),
+      );
     } else if (method.methodKind === "server_streaming") {
       const res = await streamUpstream(
         observed,
         requestId,
         upstream,
         method as DescMethodServerStreaming,
-        abort.signal,
+        signal,
         timeoutMs,
         header,
         one(input),
       );
-      await streamNdjson(response, res.message as AsyncIterable<Message>, route, ctx);
+      await streamNdjson(exchange, res.message as AsyncIterable<Message>, route, ctx);
     }
-    endRestCall(observed, 0, response);
+    endRestCall(observed, 0, exchange);
   } catch (error) {
     const e = ConnectError.from(error);
+    const aborted = signal.aborted;
     try {
-      if (!abort.signal.aborted) sendStatusJson(response, e, ctx.registry);
+      if (aborted) return;
+      if (exchange.headersSent) exchange.end();
+      else {
+        const answer = failureAnswer(e, ctx.registry);
+        exchange.send(answer.status, "application/json", answer.body, answer.headers);
+      }
     } finally {
-      endRestCall(observed, abort.signal.aborted ? Code.Canceled : e.code, response);
+      endRestCall(observed, aborted ? Code.Canceled : e.code, exchange);
     }
-  } finally {
-    response.off("close", onClose);
   }
 }
 
 async function streamNdjson(
-  response: NodeResponse,
+  exchange: RestExchange,
   messages: AsyncIterable<Message>,
   route: HttpRoute,
   ctx: RestContext,
 ): Promise<void> {
   try {
     for await (const m of messages) {
-      if (!response.headersSent) {
-        response.statusCode = 200;
-        response.setHeader("content-type", "application/x-ndjson");
-      }
-      (response as ServerResponse).write(`${JSON.stringify(responseJson(route, m, ctx))}\n`);
+      if (!exchange.headersSent) exchange.start(200, "application/x-ndjson");
+      exchange.write(`${JSON.stringify(responseJson(route, m, ctx))}\n`);
     }
   } catch (error) {
-    if (!response.headersSent) throw error;
+    if (!exchange.headersSent) throw error;
     // After the first message the status is sent: the error is the stream's last line.
     const e = ConnectError.from(error);
-    response.end(`${JSON.stringify({ error: statusJson(e, ctx.registry) })}\n`);
+    exchange.end(`${JSON.stringify({ error: statusJson(e, ctx.registry) })}\n`);
     throw e;
   }
-  if (!response.headersSent) {
-    response.statusCode = 200;
-    response.setHeader("content-type", "application/x-ndjson");
-  }
-  response.end();
+  if (!exchange.headersSent) exchange.start(200, "application/x-ndjson");
+  exchange.end();
 }
 
 function responseJson(route: HttpRoute, message: Message, ctx: RestContext): JsonValue {
@@ -170,13 +167,15 @@ function responseJson(route: HttpRoute, message: Message, ctx: RestContext): Jso
 }
 
 /** Reads the body up to `limit` bytes: 415 for a body that is not JSON, 413 beyond the limit. */
-function readBody(request: NodeRequest, limit: number): Promise<Buffer | undefined> {
-  const length = request.headers["content-length"];
-  const chunked = request.headers["transfer-encoding"] !== undefined;
-  if ((length === undefined || length === "0") && !chunked && request.httpVersionMajor < 2) {
+function readBody(exchange: RestExchange, limit: number): Promise<Buffer | undefined> {
+  const headers = exchange.headers;
+  const request = exchange.readable;
+  const length = headers["content-length"];
+  const chunked = headers["transfer-encoding"] !== undefined;
+  if ((length === undefined || length === "0") && !chunked && exchange.http1) {
     return Promise.resolve(undefined);
   }
-  const type = request.headers["content-type"];
+  const type = headers["content-type"];
   if (length !== "0" && (type === undefined || !jsonType.test(type))) {
     request.resume();
     return Promise.reject(
@@ -221,9 +220,4 @@ async function* one(message: Message): AsyncIterable<Message> {
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-function peerOf(request: NodeRequest): string {
-  const s = request.socket;
-  return `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`;
 }
