@@ -28,4 +28,21 @@ describe("abort watch", () => {
     expect(finished.reasons).toEqual([]);
     expect(running.reasons).toEqual(["stop"]);
   });
+
+  it("aborts watchers added after the first one left, and none twice", () => {
+    const controller = new AbortController();
+    const first = target();
+    const later = target();
+    const twice = target();
+    watchAbort(controller.signal, first);
+    unwatchAbort(controller.signal, first);
+    watchAbort(controller.signal, later);
+    watchAbort(controller.signal, twice);
+    watchAbort(controller.signal, twice);
+    controller.abort("stop");
+    expect(first.reasons).toEqual([]);
+    expect(later.reasons).toEqual(["stop"]);
+    expect(twice.reasons).toEqual(["stop"]);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
 });
