@@ -28,8 +28,12 @@ class AbortFanout {
 
   add(target: AbortTarget): void {
     if (this.first === target) return;
-    if (this.first === undefined) this.first = target;
-    else (this.rest ??= new Set()).add(target);
+    if (this.first === undefined) {
+      this.first = target;
+      return;
+    }
+    this.rest ??= new Set();
+    this.rest.add(target);
   }
 
   delete(target: AbortTarget): void {
