@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import {
   create,
   type DescField,
@@ -198,23 +199,55 @@ function readBody(exchange: RestExchange, limit: number): Promise<Buffer | undef
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners("data");
-        request.resume();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    request.once("error", (e) =>
-      reject(new ConnectError("request body aborted", Code.Canceled, undefined, undefined, e)),
-    );
+    (request as BodySource)[bodyRead] = { chunks: [], size: 0, limit, resolve, reject };
+    request.on("data", onBodyData);
+    request.on("end", onBodyEnd);
+    request.on("error", onBodyError);
   });
+}
+
+const bodyRead = Symbol("protomesh.gateway.body");
+
+/** One body being read: its state rides on the request, so the listeners are shared functions. */
+interface BodyRead {
+  readonly chunks: Buffer[];
+  size: number;
+  readonly limit: number;
+  resolve: ((body: Buffer | undefined) => void) | undefined;
+  readonly reject: (error: unknown) => void;
+}
+type BodySource = Readable & { [bodyRead]?: BodyRead };
+
+// Shared listeners (a request's body is read once; `this` is the request), added with `on`:
+// no closure, no `once` wrapper per call.
+function onBodyData(this: BodySource, chunk: Buffer): void {
+  const read = this[bodyRead];
+  if (!read?.resolve) return;
+  read.size += chunk.length;
+  if (read.size > read.limit) {
+    read.resolve = undefined;
+    this.removeListener("data", onBodyData);
+    this.resume();
+    read.reject(tooLarge(read.limit));
+    return;
+  }
+  read.chunks.push(chunk);
+}
+
+function onBodyEnd(this: BodySource): void {
+  const read = this[bodyRead];
+  const resolve = read?.resolve;
+  if (!read || !resolve) return;
+  read.resolve = undefined;
+  const { chunks } = read;
+  resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+}
+
+function onBodyError(this: BodySource, e: Error): void {
+  const read = this[bodyRead];
+  if (!read?.resolve) return;
+  read.resolve = undefined;
+  read.reject(new ConnectError("request body aborted", Code.Canceled, undefined, undefined, e));
 }
 
 function tooLarge(limit: number): GatewayFailure {
