@@ -1,16 +1,26 @@
 /**
  * One process of the gateway suite (bench/suites/gateway.ts): `upstream` (a protomesh server
- * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it) or
- * `connect-node` (raw connect-node serving the same calls). The suite compiles it with tsc
+ * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it),
+ * `bare-proxy UPSTREAM_PORT` (the floor: a minimal hand-written node:http2 REST→gRPC
+ * pass-through of GET /v1/orders/{order_id}), `connect-node` (raw connect-node serving the
+ * same calls), or `rate URL RPS SECONDS [BODY_FILE]` (an open-loop load generator at a fixed
+ * request rate, for latency below saturation). The suite compiles it with tsc
  * (bench/tsconfig.targets.json) and runs `node .tmp/bench-targets/bench/gateway-target.js
- * KIND [PORT]`; it sends its port on the IPC channel and answers "count" with the calls it
- * completed.
+ * KIND [ARGS]`; a server sends its port on the IPC channel and answers "count" with the calls
+ * it completed; `rate` sends its latencies and exits.
  */
-import { createServer as createHttp2Server } from "node:http2";
+import { readFileSync } from "node:fs";
+import {
+  connect as connectHttp2,
+  createServer as createHttp2Server,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
+  GetOrderRequestSchema,
+  GetOrderResponseSchema,
   type Order,
   OrderSchema,
   OrderService,
@@ -57,6 +67,8 @@ async function start(): Promise<number> {
       });
       return (await gateway.listen()).port;
     }
+    case "bare-proxy":
+      return startBareProxy(Number(process.argv[3]));
     case "connect-node": {
       const server = createHttp2Server(
         connectNodeAdapter({ routes: (router) => router.service(OrderService, impl) }),
@@ -69,8 +81,135 @@ async function start(): Promise<number> {
   }
 }
 
-const port = await start();
-process.send?.({ port });
-process.on("message", (m) => {
-  if (m === "count") process.send?.({ count });
-});
+/**
+ * The floor under the gateway's REST path: what node:http2 and protobuf-es alone cost for
+ * GET /v1/orders/{order_id} → GetOrder over gRPC → JSON, with none of the gateway's features
+ * (no route table, no policy, no deadline, no headers forwarded, no log, no metrics, no
+ * cancellation). One HTTP/2 session to the upstream, gRPC framing by hand.
+ */
+async function startBareProxy(upstreamPort: number): Promise<number> {
+  const session = connectHttp2(`http://127.0.0.1:${upstreamPort}`);
+  session.on("error", () => {});
+  const prefix = "/v1/orders/";
+  // h2load resets its streams when a run ends: answer only a stream still open.
+  const gone = (stream: ServerHttp2Stream) =>
+    stream.destroyed || stream.closed || stream.headersSent;
+  const fail = (stream: ServerHttp2Stream, status: number) => {
+    if (gone(stream)) return;
+    stream.respond({ ":status": status });
+    stream.end();
+  };
+  const server = createHttp2Server();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    const path = headers[":path"] ?? "";
+    if (
+      headers[":method"] !== "GET" ||
+      !path.startsWith(prefix) ||
+      path.indexOf("/", prefix.length) !== -1
+    ) {
+      stream.resume();
+      fail(stream, 404);
+      return;
+    }
+    stream.resume();
+    const q = path.indexOf("?");
+    const id = decodeURIComponent(path.slice(prefix.length, q === -1 ? undefined : q));
+    const message = toBinary(GetOrderRequestSchema, create(GetOrderRequestSchema, { orderId: id }));
+    const frame = Buffer.allocUnsafe(5 + message.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(message.length, 1);
+    frame.set(message, 5);
+    const call = session.request({
+      ":method": "POST",
+      ":path": "/acme.order.v1.OrderService/GetOrder",
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+    });
+    const chunks: Buffer[] = [];
+    call.on("data", (c: Buffer) => chunks.push(c));
+    call.on("trailers", (trailers) => {
+      const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      if (trailers["grpc-status"] !== "0" || data.length < 5) {
+        fail(stream, 502);
+        return;
+      }
+      if (gone(stream)) return;
+      const reply = fromBinary(GetOrderResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end(JSON.stringify(toJson(GetOrderResponseSchema, reply)));
+    });
+    call.on("error", () => fail(stream, 502));
+    call.end(frame);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Open-loop load at a fixed rate on one HTTP/2 session: request i is due at start + i/rate
+ * and its latency counts from then (so a stalled server's queueing shows, no coordinated
+ * omission). Sends `{ latenciesUs, failed }` on the IPC channel.
+ */
+async function runFixedRate(
+  url: string,
+  rate: number,
+  seconds: number,
+  bodyFile?: string,
+): Promise<void> {
+  const target = new URL(url);
+  const body = bodyFile ? readFileSync(bodyFile) : undefined;
+  const session = connectHttp2(target.origin);
+  session.on("error", () => {});
+  const headers = {
+    ":method": body ? "POST" : "GET",
+    ":path": target.pathname + target.search,
+    ...(body ? { "content-type": "application/json" } : {}),
+  };
+  const total = Math.max(1, Math.round(rate * seconds));
+  const latenciesUs: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  let settled = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const send = (due: number) => {
+      const req = session.request(headers);
+      let status = 0;
+      req.on("response", (h) => {
+        status = Number(h[":status"]);
+      });
+      req.on("data", () => {});
+      const done = () => {
+        if (status === 200) latenciesUs.push((performance.now() - due) * 1000);
+        else failed++;
+        if (++settled === total) resolve();
+      };
+      req.on("close", done);
+      req.end(body);
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && start + (sent * 1000) / rate <= now) {
+        send(start + (sent * 1000) / rate);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 0);
+    };
+    tick();
+  });
+  session.close();
+  process.send?.({ latenciesUs, failed });
+}
+
+if (kind === "rate") {
+  const [url, rate, seconds, bodyFile] = process.argv.slice(3);
+  await runFixedRate(url as string, Number(rate), Number(seconds), bodyFile);
+  process.disconnect?.();
+} else {
+  const port = await start();
+  process.send?.({ port });
+  process.on("message", (m) => {
+    if (m === "count") process.send?.({ count });
+  });
+}

@@ -223,10 +223,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const found = table.match(method, path);
     if (found.kind === "found") {
-      const exchange = new NodeExchange(request, response);
-      serveRest(exchange, found.match, q === -1 ? "" : url.slice(q + 1), requestId, rest).catch(
-        // Only a bug gets here (serveRest answers every failure): never leave the caller hanging.
-        () => exchange.destroy(),
+      void serveRest(
+        new NodeExchange(request, response),
+        found,
+        q === -1 ? "" : url.slice(q + 1),
+        requestId,
+        rest,
       );
     } else if (found.kind === "wrong-verb") {
       request.resume();
@@ -271,10 +273,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       headers[correlationIdHeader] as string | undefined,
       headers.traceparent as string | undefined,
     );
-    const exchange = new StreamExchange(stream, headers, requestId, sessionPeer(stream.session));
-    serveRest(exchange, found.match, q === -1 ? "" : url.slice(q + 1), requestId, rest).catch(
-      // Only a bug gets here (serveRest answers every failure): never leave the caller hanging.
-      () => exchange.destroy(),
+    void serveRest(
+      new StreamExchange(stream, headers, requestId, sessionPeer(stream.session)),
+      found,
+      q === -1 ? "" : url.slice(q + 1),
+      requestId,
+      rest,
     );
     return true;
   };

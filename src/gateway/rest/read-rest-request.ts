@@ -1,4 +1,5 @@
 import {
+  create,
   type DescField,
   type DescMessage,
   fromJson,
@@ -28,6 +29,10 @@ export function readRestRequest(
   jsonOptions: Partial<JsonReadOptions>,
 ): Message {
   const { route, segments } = match;
+  if (query === "" && (route.body.kind === "none" || body === undefined || body.length === 0)) {
+    const direct = directPlanOf(route);
+    if (direct) return readDirect(route, segments, direct);
+  }
   const root = bodyJson(route, body);
   if (query !== "") readQuery(route, query, root, queryFields);
   for (const binding of route.pathBindings) {
@@ -48,6 +53,57 @@ export function readRestRequest(
       e,
     );
   }
+}
+
+/**
+ * Per route: the message field names of its path variables when each is a singular string
+ * field of the request itself (no oneof, no nesting), e.g. `{order_id}` or
+ * `{name=shelves/*}`; null when any is not. Such a request with no query and no body is
+ * set on a new message directly, the same message `fromJson` would build, without the JSON
+ * object between them (a JSON root, `fromJson`'s state, a Map and a Set per call).
+ */
+const directPlans = new WeakMap<HttpRoute, readonly string[] | null>();
+
+function directPlanOf(route: HttpRoute): readonly string[] | null {
+  let plan = directPlans.get(route);
+  if (plan === undefined) {
+    const names: string[] = [];
+    for (const { fields } of route.pathBindings) {
+      const field = fields[0] as DescField;
+      if (
+        fields.length !== 1 ||
+        field.fieldKind !== "scalar" ||
+        field.scalar !== ScalarType.STRING ||
+        field.oneof !== undefined
+      ) {
+        directPlans.set(route, null);
+        return null;
+      }
+      names.push(field.localName);
+    }
+    plan = names;
+    directPlans.set(route, plan);
+  }
+  return plan;
+}
+
+function readDirect(
+  route: HttpRoute,
+  segments: readonly string[],
+  localNames: readonly string[],
+): Message {
+  const message = create(route.method.input) as unknown as Record<string, unknown>;
+  const bindings = route.pathBindings;
+  for (let i = 0; i < bindings.length; i++) {
+    const { variable, fields } = bindings[i] as (typeof bindings)[number];
+    const end = variable.end === route.template.segments.length ? segments.length : variable.end;
+    const raw =
+      end === variable.start + 1
+        ? (segments[variable.start] as string)
+        : segments.slice(variable.start, end).join("/");
+    message[localNames[i] as string] = decodePathValue(raw, variable.multiSegment, fields);
+  }
+  return message as unknown as Message;
 }
 
 /** Query parameter name → the fields it names, per route; only names that resolved are kept. */
@@ -226,6 +282,7 @@ function setJson(
  * decodes everything (`%2F` becomes `/`); a multi-segment one keeps `%2F` as it is.
  */
 function decodePathValue(raw: string, multiSegment: boolean, fields: readonly DescField[]): string {
+  if (raw.indexOf("%") === -1) return raw;
   try {
     return decodeURIComponent(multiSegment ? raw.replace(/%2f/gi, "%252F") : raw);
   } catch (e) {

@@ -1,14 +1,18 @@
 import type { HttpRoute } from "../../contract/http-rule/index.js";
 
-/** A route found for a request, with the raw path segments its variables are cut from. */
+/**
+ * A route found for a request, with the raw path segments its variables are cut from. It is
+ * also the lookup's "found" answer (one object per call, not a wrapper around it).
+ */
 export interface RouteMatch {
+  readonly kind: "found";
   readonly route: HttpRoute;
   readonly segments: readonly string[];
 }
 
 /** What `match` found: a route, a known path on another verb (405 + Allow), or nothing (404). */
 export type RouteLookup =
-  | { readonly kind: "found"; readonly match: RouteMatch }
+  | RouteMatch
   | { readonly kind: "wrong-verb"; readonly allow: readonly string[] }
   | { readonly kind: "none" };
 
@@ -73,11 +77,11 @@ export class RouteTable {
       withVerb[withVerb.length - 1] = last.slice(0, colon);
       const found = this.search(this.root, withVerb, 0, last.slice(colon + 1), httpMethod);
       if (found instanceof Map) wrongVerb = found;
-      else if (found) return { kind: "found", match: { route: found, segments: withVerb } };
+      else if (found) return { kind: "found", route: found, segments: withVerb };
     }
     const found = this.search(this.root, segments, 0, "", httpMethod);
     if (found instanceof Map) wrongVerb ??= found;
-    else if (found) return { kind: "found", match: { route: found, segments } };
+    else if (found) return { kind: "found", route: found, segments };
     return wrongVerb ? { kind: "wrong-verb", allow: [...wrongVerb.keys()] } : none;
   }
 

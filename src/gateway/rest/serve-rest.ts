@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import {
   create,
   type DescField,
@@ -54,7 +55,8 @@ const jsonType = /^application\/json(\s*;\s*charset=utf-?8)?\s*$/i;
 /**
  * Serves one REST call: reads the body (size-capped), builds the request message from body,
  * query and path, calls the method upstream through the resilient client, and answers with
- * the response as JSON (or NDJSON for a server stream), errors as `google.rpc.Status`.
+ * the response as JSON (or NDJSON for a server stream), errors as `google.rpc.Status`. The
+ * promise never rejects.
  */
 export async function serveRest(
   exchange: RestExchange,
@@ -63,65 +65,71 @@ export async function serveRest(
   requestId: string,
   ctx: RestContext,
 ): Promise<void> {
-  const { route } = match;
-  const { check, upstream, observer } = ctx.routeOf(route);
-  const observed = observer.begin(exchange.peer, requestId, exchange.headers);
-  describeGatewaySpan(observed, "rest", route.httpMethod, route);
-  // Made before anything is awaited, so a caller gone at any point counts as cancelled.
-  const signal = exchange.signal;
+  // Never rejects: every failure is answered inside; only a bug reaches the outer catch, and
+  // the caller is then dropped rather than left hanging (callers need no `.catch` per call).
   try {
-    const headers = exchange.headers;
-    if (check) await check(headerValue(headers.authorization), undefined);
-    let body: Buffer | undefined;
-    if (route.body.kind === "none") exchange.readable.resume();
-    else body = await readBody(exchange, ctx.maxRequestBytes);
-    const input = readRestRequest(match, query, body, ctx.queryFields, ctx.jsonRead);
-    const timeoutMs = requestTimeoutMs(headers, ctx.maxTimeoutMs);
-    const header = forwardFromNode(headers, ctx.forwardedHeaders, requestId);
-    const method = route.method;
-    if (method.methodKind === "unary") {
-      const res = await unaryUpstream(
-        observed,
-        requestId,
-        upstream,
-        method as DescMethodUnary,
-        signal,
-        timeoutMs,
-        header,
-        input,
-      );
-      exchange.send(
-        200,
-        "application/json",
-        JSON.stringify(responseJson(route, res.message as Message, ctx)),
-      );
-    } else if (method.methodKind === "server_streaming") {
-      const res = await streamUpstream(
-        observed,
-        requestId,
-        upstream,
-        method as DescMethodServerStreaming,
-        signal,
-        timeoutMs,
-        header,
-        one(input),
-      );
-      await streamNdjson(exchange, res.message as AsyncIterable<Message>, route, ctx);
-    }
-    endRestCall(observed, 0, exchange);
-  } catch (error) {
-    const e = ConnectError.from(error);
-    const aborted = signal.aborted;
+    const { route } = match;
+    const { check, upstream, observer } = ctx.routeOf(route);
+    const observed = observer.begin(exchange.peer, requestId, exchange.headers);
+    describeGatewaySpan(observed, "rest", route.httpMethod, route);
+    // Made before anything is awaited, so a caller gone at any point counts as cancelled.
+    const signal = exchange.signal;
     try {
-      if (aborted) return;
-      if (exchange.headersSent) exchange.end();
-      else {
-        const answer = failureAnswer(e, ctx.registry);
-        exchange.send(answer.status, "application/json", answer.body, answer.headers);
+      const headers = exchange.headers;
+      if (check) await check(headerValue(headers.authorization), undefined);
+      let body: Buffer | undefined;
+      if (route.body.kind === "none") exchange.readable.resume();
+      else body = await readBody(exchange, ctx.maxRequestBytes);
+      const input = readRestRequest(match, query, body, ctx.queryFields, ctx.jsonRead);
+      const timeoutMs = requestTimeoutMs(headers, ctx.maxTimeoutMs);
+      const header = forwardFromNode(headers, ctx.forwardedHeaders, requestId);
+      const method = route.method;
+      if (method.methodKind === "unary") {
+        const res = await unaryUpstream(
+          observed,
+          requestId,
+          upstream,
+          method as DescMethodUnary,
+          signal,
+          timeoutMs,
+          header,
+          input,
+        );
+        exchange.send(
+          200,
+          "application/json",
+          JSON.stringify(responseJson(route, res.message as Message, ctx)),
+        );
+      } else if (method.methodKind === "server_streaming") {
+        const res = await streamUpstream(
+          observed,
+          requestId,
+          upstream,
+          method as DescMethodServerStreaming,
+          signal,
+          timeoutMs,
+          header,
+          one(input),
+        );
+        await streamNdjson(exchange, res.message as AsyncIterable<Message>, route, ctx);
       }
-    } finally {
-      endRestCall(observed, aborted ? Code.Canceled : e.code, exchange);
+      endRestCall(observed, 0, exchange);
+    } catch (error) {
+      const e = ConnectError.from(error);
+      const aborted = signal.aborted;
+      try {
+        if (aborted) return;
+        if (exchange.headersSent) exchange.end();
+        else {
+          const answer = failureAnswer(e, ctx.registry);
+          exchange.send(answer.status, "application/json", answer.body, answer.headers);
+        }
+      } finally {
+        endRestCall(observed, aborted ? Code.Canceled : e.code, exchange);
+      }
     }
+  } catch {
+    exchange.destroy();
   }
 }
 
@@ -191,23 +199,55 @@ function readBody(exchange: RestExchange, limit: number): Promise<Buffer | undef
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners("data");
-        request.resume();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    request.once("error", (e) =>
-      reject(new ConnectError("request body aborted", Code.Canceled, undefined, undefined, e)),
-    );
+    (request as BodySource)[bodyRead] = { chunks: [], size: 0, limit, resolve, reject };
+    request.on("data", onBodyData);
+    request.on("end", onBodyEnd);
+    request.on("error", onBodyError);
   });
+}
+
+const bodyRead = Symbol("protomesh.gateway.body");
+
+/** One body being read: its state rides on the request, so the listeners are shared functions. */
+interface BodyRead {
+  readonly chunks: Buffer[];
+  size: number;
+  readonly limit: number;
+  resolve: ((body: Buffer | undefined) => void) | undefined;
+  readonly reject: (error: unknown) => void;
+}
+type BodySource = Readable & { [bodyRead]?: BodyRead };
+
+// Shared listeners (a request's body is read once; `this` is the request), added with `on`:
+// no closure, no `once` wrapper per call.
+function onBodyData(this: BodySource, chunk: Buffer): void {
+  const read = this[bodyRead];
+  if (!read?.resolve) return;
+  read.size += chunk.length;
+  if (read.size > read.limit) {
+    read.resolve = undefined;
+    this.removeListener("data", onBodyData);
+    this.resume();
+    read.reject(tooLarge(read.limit));
+    return;
+  }
+  read.chunks.push(chunk);
+}
+
+function onBodyEnd(this: BodySource): void {
+  const read = this[bodyRead];
+  const resolve = read?.resolve;
+  if (!read || !resolve) return;
+  read.resolve = undefined;
+  const { chunks } = read;
+  resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+}
+
+function onBodyError(this: BodySource, e: Error): void {
+  const read = this[bodyRead];
+  if (!read?.resolve) return;
+  read.resolve = undefined;
+  read.reject(new ConnectError("request body aborted", Code.Canceled, undefined, undefined, e));
 }
 
 function tooLarge(limit: number): GatewayFailure {
