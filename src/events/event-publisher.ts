@@ -354,6 +354,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     return Promise.reject(new ConnectError("the event publisher is closed", Code.Unavailable));
   }
 
+  // A publisher mostly sends one event type after another: the last schema's topic is kept
+  // here, before eventTopic's WeakMap lookup.
+  let lastSchema: DescMessage | undefined;
+  let lastTopic = "";
+
   return {
     // Not async, and resolving with the result itself: one promise per event, no wrapper.
     publish(schema, message, publishOptions) {
@@ -361,7 +366,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       let topic: string;
       let record: EventRecord;
       try {
-        topic = eventTopic(schema);
+        if (schema !== lastSchema) {
+          lastTopic = eventTopic(schema);
+          lastSchema = schema;
+        }
+        topic = lastTopic;
         record = encodeEvent(
           schema,
           message,
