@@ -188,9 +188,10 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       flush();
     });
     ch.on("close", () => {
-      if (channel !== ch) return;
-      channel = undefined;
-      retryChannel(model);
+      // `confirmed` or `send` may have let go of this channel already (amqplib fails its
+      // unconfirmed publishes before "close"): it still needs reopening unless another took over.
+      if (channel === ch) channel = undefined;
+      if (channel === undefined) retryChannel(model);
     });
     if (closing) {
       await ch.close().catch(() => {});
