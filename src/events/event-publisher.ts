@@ -64,27 +64,36 @@ export interface EventPublisher {
   close(): Promise<void>;
 }
 
-interface Pending {
-  readonly topic: string;
-  readonly record: EventRecord;
-  readonly id: string;
-  readonly deadline: number;
-  /** What `publish` resolves with (`publishRecord`: undefined). */
-  readonly result: PublishResult | undefined;
-  readonly resolve: (result: PublishResult | undefined) => void;
-  readonly reject: (error: ConnectError) => void;
+/**
+ * One event until it settles. A class, so every event has the same shape; the payload is kept as
+ * the Buffer amqplib sends (wrapped once, not on every send) for a republish after a reconnect.
+ */
+class Pending {
   /** The channel it was last sent on; undefined while waiting to be (re)sent. */
-  channel: ConfirmChannel | undefined;
+  channel: ConfirmChannel | undefined = undefined;
   /** Confirmed, rejected or timed out: never sent again. */
-  settled: boolean;
+  settled = false;
+
+  constructor(
+    readonly topic: string,
+    readonly content: Buffer,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly id: string,
+    readonly deadline: number,
+    /** `publish` resolves with `{ id, topic }`, `publishRecord` with undefined. */
+    readonly withResult: boolean,
+    readonly resolve: (result: PublishResult | undefined) => void,
+    readonly reject: (error: ConnectError) => void,
+  ) {}
 }
 
 /**
- * Events waiting to be (re)sent, oldest first. An array read from a moving head: `shift` copies
- * the whole array once it is large (`Promise.all` over 50,000 publishes queues most of them),
- * which made the queue the publisher's largest cost in the profile.
+ * Events oldest first, read from a moving head: `shift` copies the whole array once it is large
+ * (`Promise.all` over 50,000 publishes queues most of them), which made the queue the
+ * publisher's largest cost in the profile. Serves both the events waiting to be (re)sent and
+ * every unsettled event in publish order (for the deadline sweep).
  */
-class SendQueue {
+class Fifo {
   private items: (Pending | undefined)[] = [];
   private head = 0;
 
@@ -102,6 +111,10 @@ class SendQueue {
     else this.items.unshift(p);
   }
 
+  peek(): Pending | undefined {
+    return this.items[this.head];
+  }
+
   shift(): Pending | undefined {
     if (this.head === this.items.length) return undefined;
     const p = this.items[this.head];
@@ -117,6 +130,18 @@ class SendQueue {
   }
 }
 
+// `new Promise(capture)` hands out its resolve and reject through these two, so a publish
+// allocates no executor closure of its own: the promise is the only thing it must make.
+let capturedResolve: (result: PublishResult | undefined) => void = () => {};
+let capturedReject: (error: ConnectError) => void = () => {};
+function capture(
+  resolve: (result: PublishResult | undefined) => void,
+  reject: (error: ConnectError) => void,
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /** Creates an `EventPublisher` on a recovering connection; see its doc. */
 export function createEventPublisher(options: EventPublisherOptions): EventPublisher {
   const exchange = options.exchange ?? defaultEventExchange;
@@ -125,8 +150,12 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   const timeoutMs = options.confirmTimeoutMs ?? 30_000;
   const mandatory = options.mandatory ?? true;
   const maxUnconfirmed = options.maxUnconfirmed ?? 2_000;
-  const pending = new Set<Pending>(); // insertion order = publish order: the sweeper relies on it
-  const unsent = new SendQueue();
+  // Every event not yet settled, in publish order (settled ones leave from the head as soon as
+  // they reach it), for the deadline sweep; counted apart for `close`. An array with a head
+  // rather than a Set: no hashing, and an add and a delete per event were a cost of their own.
+  const pending = new Fifo();
+  let unsettled = 0;
+  const unsent = new Fifo();
   // Ids the current channel returned unrouted (basic.return), counted, until their confirm:
   // the broker sends the return before the ack, so the common path costs no map operation.
   let returned = new Map<string, number>();
@@ -159,9 +188,10 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       flush();
     });
     ch.on("close", () => {
-      if (channel !== ch) return;
-      channel = undefined;
-      retryChannel(model);
+      // `confirmed` or `send` may have let go of this channel already (amqplib fails its
+      // unconfirmed publishes before "close"): it still needs reopening unless another took over.
+      if (channel === ch) channel = undefined;
+      if (channel === undefined) retryChannel(model);
     });
     if (closing) {
       await ch.close().catch(() => {});
@@ -195,15 +225,12 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   function send(ch: ConfirmChannel, p: Pending): void {
     p.channel = ch;
     inFlight++;
-    const h = p.record.headers;
-    const content = p.record.content;
+    const h = p.headers;
     try {
       writable = ch.publish(
         exchange,
         p.topic,
-        Buffer.isBuffer(content)
-          ? content
-          : Buffer.from(content.buffer, content.byteOffset, content.byteLength),
+        p.content,
         {
           headers: h,
           contentType: h[eventHeaders.contentType] ?? "application/protobuf",
@@ -248,8 +275,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       flush();
       return;
     }
-    p.settled = true;
-    pending.delete(p);
+    settle(p);
     if (error !== null && error !== undefined) {
       p.reject(
         new ConnectError(
@@ -268,9 +294,16 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
         ),
       );
     } else {
-      p.resolve(p.result);
+      p.resolve(p.withResult ? { id: p.id, topic: p.topic } : undefined);
     }
     flush();
+  }
+
+  function settle(p: Pending): void {
+    p.settled = true;
+    unsettled--;
+    // Confirms come in publish order, so the head is almost always this event.
+    for (let head = pending.peek(); head?.settled === true; head = pending.peek()) pending.shift();
   }
 
   // One timer for every event in flight rather than one per event; pending is in publish
@@ -278,10 +311,8 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   const sweeper = setInterval(
     () => {
       const now = Date.now();
-      for (const p of pending) {
-        if (p.deadline > now) break;
-        p.settled = true;
-        pending.delete(p);
+      for (let p = pending.peek(); p !== undefined && p.deadline <= now; p = pending.peek()) {
+        settle(p);
         p.reject(
           new ConnectError(
             `no confirm for event ${p.id} on ${p.topic} within ${timeoutMs} ms`,
@@ -294,32 +325,40 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   );
   sweeper.unref();
 
-  function enqueue<T extends PublishResult | undefined>(
+  function enqueue(
     topic: string,
     record: EventRecord,
-    result: T,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const p: Pending = {
-        topic,
-        record,
-        id: record.headers[eventHeaders.id] ?? "",
-        deadline: Date.now() + timeoutMs,
-        result,
-        resolve: resolve as (result: PublishResult | undefined) => void,
-        reject,
-        channel: undefined,
-        settled: false,
-      };
-      pending.add(p);
-      if (channel && writable && inFlight < maxUnconfirmed && unsent.length === 0) send(channel, p);
-      else unsent.push(p);
-    });
+    withResult: boolean,
+  ): Promise<PublishResult | undefined> {
+    const promise = new Promise(capture);
+    const content = record.content;
+    const p = new Pending(
+      topic,
+      Buffer.isBuffer(content)
+        ? content
+        : Buffer.from(content.buffer, content.byteOffset, content.byteLength),
+      record.headers,
+      record.headers[eventHeaders.id] ?? "",
+      Date.now() + timeoutMs,
+      withResult,
+      capturedResolve,
+      capturedReject,
+    );
+    pending.push(p);
+    unsettled++;
+    if (channel && writable && inFlight < maxUnconfirmed && unsent.length === 0) send(channel, p);
+    else unsent.push(p);
+    return promise;
   }
 
   function closed(): Promise<never> {
     return Promise.reject(new ConnectError("the event publisher is closed", Code.Unavailable));
   }
+
+  // A publisher mostly sends one event type after another: the last schema's topic is kept
+  // here, before eventTopic's WeakMap lookup.
+  let lastSchema: DescMessage | undefined;
+  let lastTopic = "";
 
   return {
     // Not async, and resolving with the result itself: one promise per event, no wrapper.
@@ -328,7 +367,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       let topic: string;
       let record: EventRecord;
       try {
-        topic = eventTopic(schema);
+        if (schema !== lastSchema) {
+          lastTopic = eventTopic(schema);
+          lastSchema = schema;
+        }
+        topic = lastTopic;
         record = encodeEvent(
           schema,
           message,
@@ -337,17 +380,17 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       } catch (error) {
         return Promise.reject(error);
       }
-      return enqueue(topic, record, { id: record.headers[eventHeaders.id] ?? "", topic });
+      return enqueue(topic, record, true) as Promise<PublishResult>;
     },
     publishRecord(topic, record) {
       if (closing) return closed();
-      return enqueue(topic, record, undefined);
+      return enqueue(topic, record, false) as Promise<void>;
     },
     async close() {
       closing = true;
       unregister();
       // Every pending event settles within its deadline: the sweeper rejects what is left.
-      while (pending.size > 0) await new Promise((wake) => setTimeout(wake, 10));
+      while (unsettled > 0) await new Promise((wake) => setTimeout(wake, 10));
       clearInterval(sweeper);
       const ch = channel;
       channel = undefined;

@@ -169,6 +169,34 @@ describe("AMQP event bus", () => {
     await ch.close();
   });
 
+  it("reopens its channel when the broker closes it on a live connection, and delivers what was unconfirmed", async () => {
+    const ch = await raw.createChannel();
+    await ch.assertExchange("reopen-exchange", "topic", { durable: true });
+    await ch.assertQueue("reopen-bound");
+    await ch.bindQueue("reopen-bound", "reopen-exchange", "routed");
+    await withBus(
+      async (bus) => {
+        await bus.publishRecord("routed", encodeEvent(OrderCreatedSchema, order(1)));
+        // A publish to a missing exchange makes the broker close the publisher's channel
+        // (404) with the event unconfirmed. The reopened channel declares the exchange again,
+        // without the binding, so the event comes back unrouted: an answer, not a timeout.
+        await ch.deleteExchange("reopen-exchange");
+        const lost = await bus
+          .publishRecord("routed", encodeEvent(OrderCreatedSchema, order(2)))
+          .catch((e: unknown) => e);
+        expect((lost as ConnectError).code).toBe(Code.NotFound);
+        await ch.bindQueue("reopen-bound", "reopen-exchange", "routed");
+        await bus.publishRecord("routed", encodeEvent(OrderCreatedSchema, order(3)));
+        const { messageCount } = await ch.checkQueue("reopen-bound");
+        expect(messageCount).toBe(2);
+      },
+      { exchange: "reopen-exchange", confirmTimeoutMs: 5_000 },
+    );
+    await ch.deleteQueue("reopen-bound");
+    await ch.deleteExchange("reopen-exchange");
+    await ch.close();
+  });
+
   it("rejects a nacked event (a full queue that rejects publishes) and confirms the others", async () => {
     const ch = await raw.createChannel();
     await ch.assertExchange("nack-exchange", "topic", { durable: true });
