@@ -7,7 +7,15 @@ import {
 import { gunzipSync } from "node:zlib";
 import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
-import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../../context/index.js";
+import {
+  type AbortTarget,
+  cancelDeadline,
+  type DeadlineEntry,
+  neverAborted,
+  scheduleDeadline,
+  unwatchAbort,
+  watchAbort,
+} from "../../context/index.js";
 import { CallNotSent } from "../call-not-sent.js";
 import { connectErrorFromAbort } from "../grpc-status-error.js";
 import { LazyUnaryResponse } from "../lazy-headers.js";
@@ -74,12 +82,14 @@ type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
  * first: the status, a protocol error, the deadline, or the caller's abort (RST_STREAM CANCEL).
  */
 export class Http2Call
-  implements PendingCall, AbortTarget, FrameSink, AsyncIterableIterator<Message>
+  implements PendingCall, AbortTarget, DeadlineEntry, FrameSink, AsyncIterableIterator<Message>
 {
+  /** The deadline queue's bookkeeping (one shared timer, not a `setTimeout` per call). */
+  deadlineSlot = -1;
+  deadlineAt = 0;
   #session: ClientSession | undefined;
   #stream: ClientHttp2Stream | undefined;
   #settled = false;
-  #timer: NodeJS.Timeout | undefined;
   #header: IncomingHttpHeaders | undefined;
   #trailer: IncomingHttpHeaders | undefined;
   #decoder: GrpcFrameDecoder | undefined;
@@ -122,7 +132,7 @@ export class Http2Call
       return;
     }
     if (signal !== neverAborted) watchAbort(signal, this);
-    if (timeoutMs !== undefined) this.#timer = setTimeout(deadlinePassed, timeoutMs, this);
+    if (timeoutMs !== undefined) scheduleDeadline(this, timeoutMs);
     this.shared.channel.dispatch(this);
   }
 
@@ -166,7 +176,6 @@ export class Http2Call
   }
 
   deadlinePassed(): void {
-    this.#timer = undefined;
     this.#cancel(new ConnectError("the call's deadline passed", Code.DeadlineExceeded));
   }
 
@@ -423,7 +432,7 @@ export class Http2Call
   }
 
   #unwatch(): void {
-    clearTimeout(this.#timer);
+    cancelDeadline(this);
     const signal = this.signal;
     if (signal !== neverAborted) unwatchAbort(signal, this);
   }
@@ -510,9 +519,6 @@ function unavailable(message: string, cause?: unknown): ConnectError {
   );
 }
 
-function deadlinePassed(call: Http2Call): void {
-  call.deadlinePassed();
-}
 function onResponse(this: StreamWithCall, headers: IncomingHttpHeaders): void {
   this[callSlot]?.responseArrived(headers);
 }
