@@ -43,12 +43,7 @@ export function requestHeaders(
     "grpc-accept-encoding": "gzip",
     "user-agent": userAgent,
   };
-  if (timeoutMs !== undefined) {
-    headers["grpc-timeout"] =
-      timeoutMs <= maxMillisInHeader
-        ? `${Math.max(0, Math.ceil(timeoutMs))}m`
-        : `${Math.ceil(timeoutMs / 1000)}S`;
-  }
+  if (timeoutMs !== undefined) headers["grpc-timeout"] = grpcTimeout(timeoutMs);
   if (init === undefined) return headers;
   if (init instanceof Headers) {
     init.forEach(copyHeader, headers);
@@ -61,6 +56,23 @@ export function requestHeaders(
     for (const key in record) copyHeader.call(headers, record[key] as string, key.toLowerCase());
   }
   return headers;
+}
+
+// The last timeout written and its header value: a fixed per-attempt timeout repeats call
+// after call, so most calls format no string.
+let lastTimeoutMs = Number.NaN;
+let lastTimeoutValue = "";
+
+/** `timeoutMs` as a `grpc-timeout` value: whole milliseconds, rounded up; seconds past 8 digits. */
+function grpcTimeout(timeoutMs: number): string {
+  if (timeoutMs === lastTimeoutMs) return lastTimeoutValue;
+  const value =
+    timeoutMs <= maxMillisInHeader
+      ? `${Math.max(0, Math.ceil(timeoutMs))}m`
+      : `${Math.ceil(timeoutMs / 1000)}S`;
+  lastTimeoutMs = timeoutMs;
+  lastTimeoutValue = value;
+  return value;
 }
 
 function copyHeader(this: OutgoingHttpHeaders, value: string, key: string): void {
