@@ -29,7 +29,10 @@ export interface DeadlineEntry {
  * deadline is queued the timer is unref'd, so the queue never keeps a process alive that its
  * calls would not (each call used to hold its own ref'd timer just as long).
  */
-const heap: DeadlineEntry[] = [];
+// The heap's array never shrinks: `size` says how much of it is in use, so calls coming and
+// going do not make V8 shrink and regrow its backing store. Slots past `size` are cleared.
+const heap: (DeadlineEntry | undefined)[] = [];
+let size = 0;
 let timer: NodeJS.Timeout | undefined;
 /** When the armed timer fires (performance.now() scale); +Infinity when none is armed. */
 let armedAt = Number.POSITIVE_INFINITY;
@@ -45,8 +48,7 @@ export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void 
   if (entry.deadlineSlot >= 0) cancelDeadline(entry);
   const at = performance.now() + timeoutMs;
   entry.deadlineAt = at;
-  let index = heap.length;
-  heap.push(entry);
+  let index = size++;
   // Sift up: a new deadline is usually the latest, so this mostly stops at once.
   while (index > 0) {
     const parentIndex = (index - 1) >> 1;
@@ -59,7 +61,7 @@ export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void 
   heap[index] = entry;
   entry.deadlineSlot = index;
   if (at < armedAt) arm(at);
-  else if (heap.length === 1) timer?.ref();
+  else if (size === 1) timer?.ref();
 }
 
 /** Forgets `entry`'s deadline (its call ended); nothing happens if it is not queued. */
@@ -68,17 +70,19 @@ export function cancelDeadline(entry: DeadlineEntry): void {
   if (index < 0) return;
   entry.deadlineSlot = -1;
   removeAt(index);
-  if (heap.length === 0) timer?.unref();
+  if (size === 0) timer?.unref();
 }
 
 /** Deadlines queued now, for tests and leak checks. */
 export function queuedDeadlines(): number {
-  return heap.length;
+  return size;
 }
 
 function removeAt(index: number): void {
-  const last = heap.pop() as DeadlineEntry;
-  if (index === heap.length) return;
+  size--;
+  const last = heap[size] as DeadlineEntry;
+  heap[size] = undefined;
+  if (index === size) return;
   heap[index] = last;
   last.deadlineSlot = index;
   siftDown(index);
@@ -103,7 +107,7 @@ function siftUp(start: number): void {
 function siftDown(start: number): void {
   let index = start;
   const entry = heap[index] as DeadlineEntry;
-  const length = heap.length;
+  const length = size;
   for (;;) {
     const left = 2 * index + 1;
     if (left >= length) break;
@@ -138,7 +142,7 @@ function fire(): void {
   timer = undefined;
   armedAt = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  while (heap.length > 0) {
+  while (size > 0) {
     const first = heap[0] as DeadlineEntry;
     if (first.deadlineAt > now) break;
     first.deadlineSlot = -1;
@@ -153,5 +157,5 @@ function fire(): void {
     }
   }
   const next = heap[0];
-  if (next !== undefined) arm(next.deadlineAt);
+  if (size > 0 && next !== undefined) arm(next.deadlineAt);
 }
