@@ -7,7 +7,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface DeadlineEntry {
   /** The queue's own: the entry's index in the heap, -1 while not queued. Start at -1. */
   deadlineSlot: number;
-  /** The queue's own: when the deadline passes, on `performance.now()`'s scale. */
+  /** The queue's own: when the deadline passes, on `performance.now()`'s scale (whole ms). */
   deadlineAt: number;
   /** Called once when the deadline passes, unless cancelled before. Must not throw. */
   deadlinePassed(): void;
@@ -46,7 +46,9 @@ const outsideAnyContext = AsyncLocalStorage.snapshot();
 /** Calls `entry.deadlinePassed()` once `timeoutMs` have passed, unless `cancelDeadline` first. */
 export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void {
   if (entry.deadlineSlot >= 0) cancelDeadline(entry);
-  const at = performance.now() + timeoutMs;
+  // Whole milliseconds, rounded up (never early): a small integer, which V8 keeps in the
+  // entry's field as is, where a fractional one would box a heap number per call.
+  const at = Math.ceil(performance.now() + timeoutMs);
   entry.deadlineAt = at;
   let index = size++;
   // Sift up: a new deadline is usually the latest, so this mostly stops at once.
