@@ -18,9 +18,11 @@ export interface DeadlineEntry {
  * of a `setTimeout` per call. A Node timer costs each call a `Timeout` object, an async id, an
  * insertion into node's timer lists (with a read of libuv's clock) and an unlink, and the
  * server's version also a closure; profiles of the client and the server under load showed
- * them among what a call with a deadline pays over one without. Here a call costs a slot in a
- * binary min-heap (usually O(1): a new deadline is most often the latest) and O(log n) to
- * leave it.
+ * them among what a call with a deadline pays over one without. Here a call costs O(1) in the
+ * common case: a deadline no earlier than the last one queued (one timeout, calls in start
+ * order) goes at the end of a FIFO that stays sorted, and leaves it by becoming a hole that the
+ * head skips. Any other deadline goes into a binary min-heap (O(log n) in and out). The
+ * earliest deadline is the earlier of the FIFO's head and the heap's root.
  *
  * The timer is armed for the earliest deadline and is not re-armed when that call ends first
  * (the common case): it then fires early, finds nothing due, and re-arms for the new earliest,
@@ -29,6 +31,20 @@ export interface DeadlineEntry {
  * deadline is queued the timer is unref'd, so the queue never keeps a process alive that its
  * calls would not (each call used to hold its own ref'd timer just as long).
  */
+// An entry's `deadlineSlot`: -1 not queued; i ≥ 0 at heap[i]; ≤ -2 at fifo[-2 - slot].
+const notQueued = -1;
+
+// The FIFO: entries in deadline order from fifoHead (inclusive) to fifoTail (exclusive), holes
+// where calls ended. It is compacted (live part moved to the front, their slots renumbered) when
+// the dead front grows large, and reset when it empties: its array never shrinks.
+const fifo: (DeadlineEntry | undefined)[] = [];
+let fifoHead = 0;
+let fifoTail = 0;
+let fifoCount = 0;
+/** The deadline last added to the FIFO (it may have left since): later ones may follow it. */
+let fifoLastAt = Number.NEGATIVE_INFINITY;
+const compactAfter = 1024;
+
 // The heap's array never shrinks: `size` says how much of it is in use, so calls coming and
 // going do not make V8 shrink and regrow its backing store. Slots past `size` are cleared.
 const heap: (DeadlineEntry | undefined)[] = [];
@@ -45,13 +61,68 @@ const outsideAnyContext = AsyncLocalStorage.snapshot();
 
 /** Calls `entry.deadlinePassed()` once `timeoutMs` have passed, unless `cancelDeadline` first. */
 export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void {
-  if (entry.deadlineSlot >= 0) cancelDeadline(entry);
+  if (entry.deadlineSlot !== notQueued) cancelDeadline(entry);
   // Whole milliseconds, rounded up (never early): a small integer, which V8 keeps in the
   // entry's field as is, where a fractional one would box a heap number per call.
   const at = Math.ceil(performance.now() + timeoutMs);
   entry.deadlineAt = at;
+  if (at >= fifoLastAt) {
+    fifoLastAt = at;
+    entry.deadlineSlot = -2 - fifoTail;
+    fifo[fifoTail++] = entry;
+    fifoCount++;
+  } else {
+    heapInsert(entry, at);
+  }
+  if (at < armedAt) arm(at);
+  else if (size + fifoCount === 1) timer?.ref();
+}
+
+/** Forgets `entry`'s deadline (its call ended); nothing happens if it is not queued. */
+export function cancelDeadline(entry: DeadlineEntry): void {
+  const slot = entry.deadlineSlot;
+  if (slot === notQueued) return;
+  entry.deadlineSlot = notQueued;
+  if (slot >= 0) removeAt(slot);
+  else fifoRemove(-2 - slot);
+  if (size + fifoCount === 0) timer?.unref();
+}
+
+/** Deadlines queued now, for tests and leak checks. */
+export function queuedDeadlines(): number {
+  return size + fifoCount;
+}
+
+function fifoRemove(index: number): void {
+  fifo[index] = undefined;
+  fifoCount--;
+  if (fifoCount === 0) {
+    // Empty (every slot a hole): start again at the front; the array keeps its capacity.
+    fifoHead = 0;
+    fifoTail = 0;
+    fifoLastAt = Number.NEGATIVE_INFINITY;
+    return;
+  }
+  if (index !== fifoHead) return;
+  while (fifo[fifoHead] === undefined) fifoHead++;
+  if (fifoHead >= compactAfter && fifoHead * 2 >= fifoTail) compact();
+}
+
+/** Moves the FIFO's live part (holes kept) to the front, renumbering its entries' slots. */
+function compact(): void {
+  const shift = fifoHead;
+  for (let i = fifoHead; i < fifoTail; i++) {
+    const entry = fifo[i];
+    fifo[i] = undefined;
+    fifo[i - shift] = entry;
+    if (entry !== undefined) entry.deadlineSlot = -2 - (i - shift);
+  }
+  fifoTail -= shift;
+  fifoHead = 0;
+}
+
+function heapInsert(entry: DeadlineEntry, at: number): void {
   let index = size++;
-  // Sift up: a new deadline is usually the latest, so this mostly stops at once.
   while (index > 0) {
     const parentIndex = (index - 1) >> 1;
     const parent = heap[parentIndex] as DeadlineEntry;
@@ -62,22 +133,14 @@ export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void 
   }
   heap[index] = entry;
   entry.deadlineSlot = index;
-  if (at < armedAt) arm(at);
-  else if (size === 1) timer?.ref();
 }
 
-/** Forgets `entry`'s deadline (its call ended); nothing happens if it is not queued. */
-export function cancelDeadline(entry: DeadlineEntry): void {
-  const index = entry.deadlineSlot;
-  if (index < 0) return;
-  entry.deadlineSlot = -1;
-  removeAt(index);
-  if (size === 0) timer?.unref();
-}
-
-/** Deadlines queued now, for tests and leak checks. */
-export function queuedDeadlines(): number {
-  return size;
+/** The queued entry whose deadline comes first, if any. */
+function earliest(): DeadlineEntry | undefined {
+  const a = fifoCount > 0 ? fifo[fifoHead] : undefined;
+  const b = size > 0 ? heap[0] : undefined;
+  if (a === undefined) return b;
+  return b === undefined || a.deadlineAt <= b.deadlineAt ? a : b;
 }
 
 function removeAt(index: number): void {
@@ -144,11 +207,10 @@ function fire(): void {
   timer = undefined;
   armedAt = Number.POSITIVE_INFINITY;
   const now = performance.now();
-  while (size > 0) {
-    const first = heap[0] as DeadlineEntry;
-    if (first.deadlineAt > now) break;
-    first.deadlineSlot = -1;
-    removeAt(0);
+  for (;;) {
+    const first = earliest();
+    if (first === undefined || first.deadlineAt > now) break;
+    cancelDeadline(first);
     try {
       first.deadlinePassed();
     } catch (error) {
@@ -158,6 +220,6 @@ function fire(): void {
       });
     }
   }
-  const next = heap[0];
-  if (size > 0 && next !== undefined) arm(next.deadlineAt);
+  const next = earliest();
+  if (next !== undefined && next.deadlineAt < armedAt) arm(next.deadlineAt);
 }

@@ -70,6 +70,32 @@ describe("deadline queue", () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it("keeps many calls with one timeout in order while most end early, in any order", async () => {
+    const fired: Probe[] = [];
+    // Same timeout, so in start order: the FIFO lane, with its dead front compacted.
+    const entries = Array.from({ length: 3000 }, (_, i) => {
+      const entry = probe(`p${i}`, fired);
+      scheduleDeadline(entry, 30);
+      return entry;
+    });
+    for (const entry of entries.slice(0, 2500)) cancelDeadline(entry);
+    // A few from the middle of what is left, and one earlier deadline in the heap lane.
+    for (const entry of entries.slice(2600, 2650)) cancelDeadline(entry);
+    const early = probe("early", fired);
+    scheduleDeadline(early, 1);
+    const kept = [...entries.slice(2500, 2600), ...entries.slice(2650)];
+    expect(queuedDeadlines()).toBe(kept.length + 1);
+    await wait(100);
+    expect(fired[0]).toBe(early);
+    expect(fired.slice(1)).toEqual(kept);
+    expect(queuedDeadlines()).toBe(0);
+    // Empty again: a new deadline still fires.
+    const again = probe("again", fired);
+    scheduleDeadline(again, 1);
+    await wait(30);
+    expect(fired.at(-1)).toBe(again);
+  });
+
   it("fires an earlier deadline scheduled after a later one, and one rescheduled", async () => {
     const fired: Probe[] = [];
     const late = probe("late", fired);
