@@ -1,9 +1,4 @@
-import {
-  type ClientHttp2Stream,
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from "node:http2";
+import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
@@ -25,6 +20,7 @@ import type { ClientSession } from "./client-session.js";
 import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
 import type { Http2Channel, PendingCall } from "./http2-channel.js";
 import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
+import { openStream } from "./request-headers.js";
 
 type Message = MessageShape<DescMessage>;
 
@@ -113,7 +109,7 @@ export class Http2Call
     private readonly method: DescMethod,
     private readonly signal: AbortSignal,
     private readonly timeoutMs: number | undefined,
-    private readonly headers: OutgoingHttpHeaders,
+    private readonly headers: string[],
     readonly waitForReady: boolean,
     /** The one framed request message of a unary call; undefined for streaming calls. */
     private readonly body: Buffer | undefined,
@@ -140,7 +136,7 @@ export class Http2Call
     if (this.#settled) return;
     let stream: StreamWithCall;
     try {
-      stream = session.session.request(this.headers);
+      stream = openStream(session.session, this.headers);
     } catch (error) {
       // The session closed under us (GOAWAY, or gone): nothing was sent; pick again.
       session.draining = true;
