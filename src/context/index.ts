@@ -8,4 +8,6 @@ export {
   setPrincipal,
   setTrace,
 } from "./call-context.js";
+export type { DeadlineEntry } from "./deadline-queue.js";
+export { cancelDeadline, queuedDeadlines, scheduleDeadline } from "./deadline-queue.js";
 export type { Principal } from "./principal.js";

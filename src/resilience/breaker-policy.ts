@@ -42,12 +42,17 @@ export function createBreakerPolicy(
     breaker,
   });
   policyInstance.onStateChange((state) => onStateChange(publicState(state)));
-  counters.set(policyInstance, breaker);
+  (policyInstance as WithCounters)[countersSlot] = breaker;
   return policyInstance;
 }
 
-/** Each circuit's cockatiel breaker (its counters), for `recordClosedSuccess`. */
-const counters = new WeakMap<CircuitBreakerPolicy, IBreaker>();
+/**
+ * Each circuit's cockatiel breaker (its counters), for `recordClosedSuccess`: in a symbol slot
+ * on the policy, read on every successful call, where a WeakMap lookup (an ephemeron hash) cost
+ * more than a property read.
+ */
+const countersSlot = Symbol("protomesh.breakerCounters");
+type WithCounters = CircuitBreakerPolicy & { [countersSlot]?: IBreaker };
 
 /** True while the circuit lets calls through without deciding anything (closed). */
 export function isClosed(breaker: CircuitBreakerPolicy): boolean {
@@ -60,7 +65,7 @@ export function isClosed(breaker: CircuitBreakerPolicy): boolean {
  * the breaker's counters), without its async wrapper and result object per call.
  */
 export function recordClosedSuccess(breaker: CircuitBreakerPolicy): void {
-  counters.get(breaker)?.success(CircuitState.Closed);
+  (breaker as WithCounters)[countersSlot]?.success(CircuitState.Closed);
 }
 
 /**

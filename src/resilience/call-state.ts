@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { currentCallContext, effectiveDeadline } from "../context/index.js";
+import { currentCallContext } from "../context/index.js";
 import { correlationIdHeader } from "../observe/index.js";
 import type { BackoffSteps } from "./backoff.js";
 import type { MethodPlan } from "./method-plan.js";
@@ -17,12 +17,18 @@ export interface CallState {
   attempts: number;
   /** Wait before the next attempt, decided when the previous one failed. */
   delayMs: number;
+  /**
+   * The first attempt sent outside cockatiel (`sendFirst`): its timeout, and whether it went
+   * out at all (false: the deadline was spent before it).
+   */
+  firstTimeoutMs: number | undefined;
+  firstSent: boolean;
   backoff: BackoffSteps | undefined;
 }
 
 /**
  * Fixes a call's deadline — the per-call timeout, else the policy's, never later than the
- * inbound call's (`effectiveDeadline`) — and, inside a server handler, inherits its
+ * inbound call's (`effectiveDeadline`'s rule) — and, inside a server handler, inherits its
  * cancellation and correlation id.
  */
 export function startCall(
@@ -35,7 +41,13 @@ export function startCall(
   // Connect's convention: a per-call timeoutMs ≤ 0 means "no deadline".
   const timeout =
     timeoutMs === undefined ? plan.policy.timeoutMs : timeoutMs > 0 ? timeoutMs : undefined;
-  const deadline = effectiveDeadline(timeout === undefined ? undefined : Date.now() + timeout);
+  // effectiveDeadline's rule, on the context already read (one AsyncLocalStorage read a call).
+  const requested = timeout === undefined ? undefined : Date.now() + timeout;
+  const inherited = context?.deadline;
+  const deadline =
+    inherited === undefined || (requested !== undefined && requested < inherited)
+      ? requested
+      : inherited;
   let callSignal = signal;
   let callHeader = header;
   if (context) {
@@ -51,6 +63,8 @@ export function startCall(
     header: callHeader,
     attempts: 0,
     delayMs: 0,
+    firstTimeoutMs: undefined,
+    firstSent: false,
     backoff: undefined,
   };
 }

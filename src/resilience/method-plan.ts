@@ -2,6 +2,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { BulkheadPolicy, CircuitBreakerPolicy, FallbackPolicy, RetryPolicy } from "cockatiel";
 import { isIdempotent, readMethodContract } from "../contract/index.js";
 import { type BackoffSteps, createBackoff } from "./backoff.js";
+import { supportsFastEntry } from "./bulkhead-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { createFallbackPolicy } from "./fallback-policy.js";
 import type { RegistryInternals } from "./policy-registry.js";
@@ -26,6 +27,13 @@ export interface MethodPlan {
   readonly fallback: FallbackPolicy<unknown> | undefined;
   /** The target's bulkhead, shared by every method that has one. */
   readonly bulkhead: BulkheadPolicy | undefined;
+  /**
+   * Unary calls may skip cockatiel's executors while no policy has anything to decide: no
+   * hedging, no fallback, and no bulkhead or one whose free slots can be taken directly
+   * (`tryEnterBulkhead`). Such calls then take the slow path only when the bulkhead is full
+   * or queued, or the circuit is not closed.
+   */
+  readonly direct: boolean;
   /** Every attempt of a call, for calls that start while the circuit is not closed. */
   readonly retry: RetryPolicy;
   /**
@@ -73,6 +81,11 @@ export function buildMethodPlan(
   const budget = policy.retry.budget ? registry.budget(target, policy.retry.budget) : undefined;
   const fallbackValue = sources.fallbacks?.[method.localName];
   const maxAttempts = policy.retry.maxAttempts;
+  const fallback =
+    fallbackValue && method.methodKind === "unary"
+      ? (createFallbackPolicy(method, fallbackValue as () => never) as FallbackPolicy<unknown>)
+      : undefined;
+  const bulkhead = policy.bulkhead ? registry.bulkhead(target, policy.bulkhead) : undefined;
   return {
     name,
     policy,
@@ -81,11 +94,12 @@ export function buildMethodPlan(
     breaker,
     budget,
     backoff: createBackoff(policy.retry.backoff),
-    fallback:
-      fallbackValue && method.methodKind === "unary"
-        ? (createFallbackPolicy(method, fallbackValue as () => never) as FallbackPolicy<unknown>)
-        : undefined,
-    bulkhead: policy.bulkhead ? registry.bulkhead(target, policy.bulkhead) : undefined,
+    fallback,
+    bulkhead,
+    direct:
+      policy.hedging === undefined &&
+      fallback === undefined &&
+      (bulkhead === undefined || supportsFastEntry(bulkhead)),
     retry: createRetryPolicy(maxAttempts),
     retryRest: maxAttempts > 1 ? createRetryPolicy(maxAttempts - 1) : undefined,
   };

@@ -11,6 +11,7 @@ import {
 } from "../observe/index.js";
 import { failedBeforeSending, setResponseTrailer } from "../transport/index.js";
 import { isClosed, isOpen, recordClosedFailure, recordClosedSuccess } from "./breaker-policy.js";
+import { leaveBulkhead, tryEnterBulkhead } from "./bulkhead-policy.js";
 import type { CallPolicy, CallPolicyOverride } from "./call-policy.js";
 import { callPolicyKey } from "./call-policy-key.js";
 import { attemptTimeout, type CallState, type HeaderInit, startCall } from "./call-state.js";
@@ -229,31 +230,58 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
         signal,
       ) as Promise<R>;
     }
-    // The first attempt, as `attempt` sends it (it has no wait before it).
-    let sent = false;
-    let timeoutMs: number | undefined;
     try {
-      call.attempts++;
-      timeoutMs = attemptTimeout(call);
-      sent = true;
-      const response = await sender.send(signal, timeoutMs);
+      const response = await sendFirst(call, sender);
       if (breaker !== undefined) recordClosedSuccess(breaker);
       return response;
     } catch (e) {
-      const error = sent ? afterFailure(call, e, timeoutMs) : e;
-      if (breaker !== undefined) await recordClosedFailure(breaker, error);
-      const rest = plan.retryRest;
-      if (!(error instanceof RetryableFailure) || rest === undefined || signal?.aborted) {
-        throw error;
-      }
-      return rest.execute(
-        () =>
-          breaker === undefined
-            ? attempt(call, sender)
-            : breaker.execute(() => attempt(call, sender), signal),
-        signal,
-      ) as Promise<R>;
+      return afterFirstAttempt(call, sender, e);
     }
+  }
+
+  /**
+   * The first attempt of a call whose circuit is closed, as `attempt` sends it (it has no wait
+   * before it), outside cockatiel; what it was sent with is kept on the call for
+   * `afterFirstAttempt`. A deadline spent already rejects, sending nothing.
+   */
+  function sendFirst<R>(call: CallState, sender: AttemptSender<R>): Promise<R> {
+    call.attempts++;
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = attemptTimeout(call);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    call.firstTimeoutMs = timeoutMs;
+    call.firstSent = true;
+    return sender.send(call.signal, timeoutMs);
+  }
+
+  /**
+   * After a first attempt sent outside cockatiel (the circuit was closed) failed: its failure
+   * handed to the breaker, then the attempts left through cockatiel's retry and breaker when
+   * the failure may be retried.
+   */
+  async function afterFirstAttempt<R>(
+    call: CallState,
+    sender: AttemptSender<R>,
+    e: unknown,
+  ): Promise<R> {
+    const { plan, signal } = call;
+    const breaker = plan.breaker;
+    const error = call.firstSent ? afterFailure(call, e, call.firstTimeoutMs) : e;
+    if (breaker !== undefined) await recordClosedFailure(breaker, error);
+    const rest = plan.retryRest;
+    if (!(error instanceof RetryableFailure) || rest === undefined || signal?.aborted) {
+      throw error;
+    }
+    return rest.execute(
+      () =>
+        breaker === undefined
+          ? attempt(call, sender)
+          : breaker.execute(() => attempt(call, sender), signal),
+      signal,
+    ) as Promise<R>;
   }
 
   /**
@@ -321,6 +349,51 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
     });
   }
 
+  /**
+   * A unary call from its first attempt to its outcome. The fast path is for a method whose
+   * policies have nothing to decide while the bulkhead has a free slot and the circuit is
+   * closed (`plan.direct`): the slot is counted in cockatiel's bulkhead (`tryEnterBulkhead`)
+   * and the first attempt is sent from here, so a call costs this one async function in this
+   * layer instead of four (this, cockatiel's bulkhead, the attempts, and a closure between
+   * them). Everything else — a full or queued bulkhead, an open or half-open circuit, a retry,
+   * hedging, a fallback — goes through cockatiel as before. Kept small: an async function's
+   * suspended state holds all its registers, so its size is paid per call.
+   */
+  async function runUnary(
+    call: CallState,
+    sender: UnaryAttemptSender,
+    traced: TracedSpan | undefined,
+  ): Promise<UnaryResult> {
+    const { plan } = call;
+    const held =
+      plan.direct &&
+      (plan.bulkhead === undefined ||
+        (call.signal?.aborted !== true && tryEnterBulkhead(plan.bulkhead)));
+    try {
+      let response: UnaryResult;
+      if (!held) {
+        response = await guarded(call, sender, plan.policy.hedging ? hedged : attempts);
+      } else if (plan.breaker !== undefined && !isClosed(plan.breaker)) {
+        response = await attempts(call, sender);
+      } else {
+        try {
+          response = await sendFirst(call, sender);
+          if (plan.breaker !== undefined) recordClosedSuccess(plan.breaker);
+        } catch (e) {
+          response = await afterFirstAttempt(call, sender, e);
+        }
+      }
+      setResponseTrailer(response, attemptsHeader, String(call.attempts));
+      if (traced) endCallSpan(traced, call, undefined);
+      return response;
+    } catch (error) {
+      if (traced) endCallSpan(traced, call, error);
+      return fail(call, error);
+    } finally {
+      if (held && plan.bulkhead !== undefined) leaveBulkhead(plan.bulkhead);
+    }
+  }
+
   function fail(call: CallState, error: unknown): never {
     const mapped = mapError(error, {
       method: call.plan.name,
@@ -335,35 +408,35 @@ export function createResilientTransport(options: ResilientTransportOptions): Tr
   }
 
   return {
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
-      const plan = planOf(method, contextValues?.get(callPolicyKey));
-      const call = startCall(plan, signal, timeoutMs, header);
-      // Tracing costs nothing while no tracer provider is registered: one check per call.
-      const tracer = activeTracer();
-      const traced = tracer && startCallSpan(tracer, method.parent.typeName, method.name, target);
-      const keyedHeader = withIdempotencyKey(plan, call.header);
-      const sender = traced
-        ? new TracedUnaryAttemptSender(
-            tracer,
-            traced,
-            method,
-            inner,
-            method,
-            keyedHeader,
-            input,
-            contextValues,
-          )
-        : new UnaryAttemptSender(inner, method, keyedHeader, input, contextValues);
-      plan.budget?.recordRequest();
+    unary(method, signal, timeoutMs, header, input, contextValues) {
+      let call: CallState;
+      let sender: UnaryAttemptSender;
+      let traced: TracedSpan | undefined;
       try {
-        const response = await guarded(call, sender, plan.policy.hedging ? hedged : attempts);
-        setResponseTrailer(response, attemptsHeader, String(call.attempts));
-        if (traced) endCallSpan(traced, call, undefined);
-        return response as never;
+        const plan = planOf(method, contextValues?.get(callPolicyKey));
+        call = startCall(plan, signal, timeoutMs, header);
+        // Tracing costs nothing while no tracer provider is registered: one check per call.
+        const tracer = activeTracer();
+        traced = tracer && startCallSpan(tracer, method.parent.typeName, method.name, target);
+        const keyedHeader = withIdempotencyKey(plan, call.header);
+        sender =
+          tracer && traced
+            ? new TracedUnaryAttemptSender(
+                tracer,
+                traced,
+                method,
+                inner,
+                method,
+                keyedHeader,
+                input,
+                contextValues,
+              )
+            : new UnaryAttemptSender(inner, method, keyedHeader, input, contextValues);
+        plan.budget?.recordRequest();
       } catch (error) {
-        if (traced) endCallSpan(traced, call, error);
-        return fail(call, error);
+        return Promise.reject(error);
       }
+      return runUnary(call, sender, traced) as never;
     },
 
     async stream(method, signal, timeoutMs, header, input, contextValues) {

@@ -102,6 +102,9 @@ describe("hostile gRPC input (raw HTTP/2 client)", () => {
     expect(gunzipSync(response.body.subarray(5))).toEqual(Buffer.from(long));
     const short = await rawRequest(url, say, frame(hello), { "grpc-accept-encoding": "gzip" });
     expect(short.body[0]).toBe(0);
+    // Its one message went out plain: no grpc-encoding to encode and parse, still our codecs.
+    expect(short.headers["grpc-encoding"]).toBeUndefined();
+    expect(short.headers["grpc-accept-encoding"]).toBe("gzip,identity");
     const plain = await rawRequest(url, say, frame(long));
     expect(plain.headers["grpc-encoding"]).toBeUndefined();
     // A client that names no encoding is not told ours: it does not compress.

@@ -68,6 +68,11 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
     }
   }
 
+  // The last grpc-timeout value parsed and its milliseconds: clients send the same value call
+  // after call (a fixed per-attempt timeout), so most calls skip the regex and result object.
+  let lastTimeoutHeader: string | undefined;
+  let lastTimeoutMs = 0;
+
   return {
     handleConnectUnary(stream, headers, peer, peerIdentity) {
       const contentType = headers["content-type"];
@@ -139,13 +144,19 @@ export function createLeanEngine(options: LeanEngineOptions): LeanEngine {
       }
       const timeoutHeader = headers["grpc-timeout"];
       let timeoutMs: number | undefined;
-      if (timeoutHeader !== undefined) {
+      if (timeoutHeader === lastTimeoutHeader && timeoutHeader !== undefined) {
+        timeoutMs = lastTimeoutMs;
+      } else if (timeoutHeader !== undefined) {
         const parsed = parseTimeout(String(timeoutHeader), options.maxTimeoutMs);
         if (parsed.error) {
           refuse(route, stream, headers, peer, parsed.error);
           return;
         }
         timeoutMs = parsed.timeoutMs;
+        if (typeof timeoutHeader === "string" && timeoutMs !== undefined) {
+          lastTimeoutHeader = timeoutHeader;
+          lastTimeoutMs = timeoutMs;
+        }
       }
       const correlationId = correlationIdOf(headers);
       const observed = route.observeGrpc.begin(peer, correlationId, headers);

@@ -73,7 +73,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
       };
       if (!this.#headersSent) {
         this.#headersSent = true;
-        const headers = this.#responseHeaders();
+        const headers = this.#responseHeaders(false);
         for (const [name, value] of Object.entries(trailers)) {
           if (value !== undefined) headers.push(name, String(value));
         }
@@ -218,7 +218,7 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     }
     if (stream.destroyed) return;
     this.#headersSent = true;
-    respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
+    respondRaw(stream, this.#responseHeaders(frame[0] === 1), { waitForTrailers: true });
     this.#endOk(frame);
   }
 
@@ -235,14 +235,16 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
         const frame = this.#encode(next.value);
         if (!this.#headersSent) {
           this.#headersSent = true;
-          respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
+          respondRaw(stream, this.#responseHeaders(this.init.acceptsGzip), {
+            waitForTrailers: true,
+          });
         }
         if (!stream.write(frame)) await drained(stream);
         if (this.done) return;
       }
       if (!this.#headersSent) {
         this.#headersSent = true;
-        respondRaw(stream, this.#responseHeaders(), { waitForTrailers: true });
+        respondRaw(stream, this.#responseHeaders(this.init.acceptsGzip), { waitForTrailers: true });
       }
       this.#endOk(undefined);
     } catch (error) {
@@ -300,11 +302,15 @@ export class GrpcServerCall extends LeanCall<GrpcCallInit> {
     return frame;
   }
 
-  /** Raw name/value pairs: node:http2 then builds no header object per response. */
-  #responseHeaders(): string[] {
+  /**
+   * Raw name/value pairs: node:http2 then builds no header object per response. `grpc-encoding`
+   * only when a message may follow compressed: a unary response whose one message went out
+   * plain, or a trailers-only one, needs none (one header less to encode and parse per call).
+   */
+  #responseHeaders(compressed: boolean): string[] {
     const headers = [":status", "200", "content-type", contentType];
     if (this.init.negotiatesEncoding) headers.push("grpc-accept-encoding", acceptEncoding);
-    if (this.init.acceptsGzip) headers.push("grpc-encoding", "gzip");
+    if (compressed) headers.push("grpc-encoding", "gzip");
     this.context.appendResponseHeader(headers);
     appendCorrelationId(headers, this.init.correlationId);
     return headers;

@@ -1,7 +1,12 @@
 import { type IncomingHttpHeaders, type ServerHttp2Stream, sensitiveHeaders } from "node:http2";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { runWithCallContext } from "../../context/index.js";
+import {
+  cancelDeadline,
+  type DeadlineEntry,
+  runWithCallContext,
+  scheduleDeadline,
+} from "../../context/index.js";
 import {
   correlationIdHeader,
   type MethodObserver,
@@ -48,12 +53,14 @@ export function callOf<C>(stream: ServerHttp2Stream): C | undefined {
  * handler's contexts, the deadline, and ending exactly once (`done`) — by the response, an
  * error, the deadline or the client's RST_STREAM — counted once by the observer.
  */
-export abstract class LeanCall<I extends LeanCallInit> {
+export abstract class LeanCall<I extends LeanCallInit> implements DeadlineEntry {
   protected readonly init: I;
   /** The handler's context, and the call context outbound calls inherit. */
   protected readonly context: LeanHandlerContext;
   protected done = false;
-  #timer: NodeJS.Timeout | undefined;
+  /** The deadline queue's bookkeeping (one shared timer, not a `setTimeout` and closure per call). */
+  deadlineSlot = -1;
+  deadlineAt = 0;
 
   constructor(init: I, protocolName: "grpc" | "connect") {
     this.init = init;
@@ -80,12 +87,12 @@ export abstract class LeanCall<I extends LeanCallInit> {
     stream.on("error", ignore);
     // `on`, not `once`, for events a stream emits once: no wrapper to build and remove per call.
     stream.on("close", onStreamClose);
-    if (timeoutMs !== undefined) {
-      this.#timer = setTimeout(
-        () => this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-        timeoutMs,
-      );
-    }
+    if (timeoutMs !== undefined) scheduleDeadline(this, timeoutMs);
+  }
+
+  /** The deadline passed before the call ended (called by the deadline queue). */
+  deadlinePassed(): void {
+    this.fail(new ConnectError("deadline exceeded", Code.DeadlineExceeded));
   }
 
   /**
@@ -113,7 +120,7 @@ export abstract class LeanCall<I extends LeanCallInit> {
   /** Marks the call done: once, with its final code, for metrics and the access log. */
   protected finish(code: Code | 0): void {
     this.done = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    cancelDeadline(this);
     this.init.observed.end(code);
     // As Connect's contract says, a handler's signal also aborts when the call completes; only
     // if one was made, and with a reason (no DOMException).

@@ -1,13 +1,16 @@
-import {
-  type ClientHttp2Stream,
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from "node:http2";
+import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
-import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../../context/index.js";
+import {
+  type AbortTarget,
+  cancelDeadline,
+  type DeadlineEntry,
+  neverAborted,
+  scheduleDeadline,
+  unwatchAbort,
+  watchAbort,
+} from "../../context/index.js";
 import { CallNotSent } from "../call-not-sent.js";
 import { connectErrorFromAbort } from "../grpc-status-error.js";
 import { LazyUnaryResponse } from "../lazy-headers.js";
@@ -17,6 +20,7 @@ import type { ClientSession } from "./client-session.js";
 import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
 import type { Http2Channel, PendingCall } from "./http2-channel.js";
 import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
+import { openStream } from "./request-headers.js";
 
 type Message = MessageShape<DescMessage>;
 
@@ -74,12 +78,14 @@ type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
  * first: the status, a protocol error, the deadline, or the caller's abort (RST_STREAM CANCEL).
  */
 export class Http2Call
-  implements PendingCall, AbortTarget, FrameSink, AsyncIterableIterator<Message>
+  implements PendingCall, AbortTarget, DeadlineEntry, FrameSink, AsyncIterableIterator<Message>
 {
+  /** The deadline queue's bookkeeping (one shared timer, not a `setTimeout` per call). */
+  deadlineSlot = -1;
+  deadlineAt = 0;
   #session: ClientSession | undefined;
   #stream: ClientHttp2Stream | undefined;
   #settled = false;
-  #timer: NodeJS.Timeout | undefined;
   #header: IncomingHttpHeaders | undefined;
   #trailer: IncomingHttpHeaders | undefined;
   #decoder: GrpcFrameDecoder | undefined;
@@ -103,7 +109,7 @@ export class Http2Call
     private readonly method: DescMethod,
     private readonly signal: AbortSignal,
     private readonly timeoutMs: number | undefined,
-    private readonly headers: OutgoingHttpHeaders,
+    private readonly headers: string[],
     readonly waitForReady: boolean,
     /** The one framed request message of a unary call; undefined for streaming calls. */
     private readonly body: Buffer | undefined,
@@ -122,7 +128,7 @@ export class Http2Call
       return;
     }
     if (signal !== neverAborted) watchAbort(signal, this);
-    if (timeoutMs !== undefined) this.#timer = setTimeout(deadlinePassed, timeoutMs, this);
+    if (timeoutMs !== undefined) scheduleDeadline(this, timeoutMs);
     this.shared.channel.dispatch(this);
   }
 
@@ -130,7 +136,7 @@ export class Http2Call
     if (this.#settled) return;
     let stream: StreamWithCall;
     try {
-      stream = session.session.request(this.headers);
+      stream = openStream(session.session, this.headers);
     } catch (error) {
       // The session closed under us (GOAWAY, or gone): nothing was sent; pick again.
       session.draining = true;
@@ -166,7 +172,6 @@ export class Http2Call
   }
 
   deadlinePassed(): void {
-    this.#timer = undefined;
     this.#cancel(new ConnectError("the call's deadline passed", Code.DeadlineExceeded));
   }
 
@@ -423,7 +428,7 @@ export class Http2Call
   }
 
   #unwatch(): void {
-    clearTimeout(this.#timer);
+    cancelDeadline(this);
     const signal = this.signal;
     if (signal !== neverAborted) unwatchAbort(signal, this);
   }
@@ -510,9 +515,6 @@ function unavailable(message: string, cause?: unknown): ConnectError {
   );
 }
 
-function deadlinePassed(call: Http2Call): void {
-  call.deadlinePassed();
-}
 function onResponse(this: StreamWithCall, headers: IncomingHttpHeaders): void {
   this[callSlot]?.responseArrived(headers);
 }

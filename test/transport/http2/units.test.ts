@@ -1,8 +1,14 @@
+import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createConnectionBackoff } from "../../../src/transport/http2/connection-backoff.js";
 import { GrpcFrameDecoder } from "../../../src/transport/http2/grpc-frame-decoder.js";
 import { parseTarget } from "../../../src/transport/http2/parse-target.js";
+import {
+  openStream,
+  requestHeaderObject,
+  requestHeaders,
+} from "../../../src/transport/http2/request-headers.js";
 
 describe("parseTarget", () => {
   it.each([
@@ -125,5 +131,56 @@ describe("gRPC frame decoder", () => {
     expect(() => new GrpcFrameDecoder(3).push(framed([1, 2, 3, 4]).subarray(0, 5), sink)).toThrow(
       expect.objectContaining({ code: Code.ResourceExhausted }),
     );
+  });
+});
+
+describe("request headers", () => {
+  it("are raw pairs: gRPC's own, the deadline, then the caller's (repeats kept, reserved dropped)", () => {
+    const caller = new Headers([
+      ["x-a", "1"],
+      ["te", "gzip"],
+    ]);
+    caller.append("x-a", "2");
+    const headers = requestHeaders("/p.S/M", caller, 250);
+    expect(headers.slice(0, 4)).toEqual([":method", "POST", ":path", "/p.S/M"]);
+    expect(requestHeaderObject(headers)).toMatchObject({
+      te: "trailers",
+      "grpc-timeout": "250m",
+      "x-a": "1, 2",
+    });
+    const fromRecord = requestHeaderObject(
+      requestHeaders(
+        "/p",
+        [
+          ["X-B", "1"],
+          ["x-b", "2"],
+        ],
+        undefined,
+      ),
+    );
+    expect(fromRecord["x-b"]).toEqual(["1", "2"]);
+    expect(fromRecord["grpc-timeout"]).toBeUndefined();
+  });
+
+  it("fall back to a header object, for good, where request() refuses raw arrays (Node 22.12)", () => {
+    const seen: unknown[] = [];
+    const stream = {} as ClientHttp2Stream;
+    const oldNode = {
+      request(headers: unknown) {
+        seen.push(headers);
+        if (Array.isArray(headers)) {
+          throw Object.assign(new TypeError("headers must be an object"), {
+            code: "ERR_INVALID_ARG_TYPE",
+          });
+        }
+        return stream;
+      },
+    } as unknown as ClientHttp2Session;
+    const headers = requestHeaders("/p", undefined, undefined);
+    expect(openStream(oldNode, headers)).toBe(stream);
+    expect(openStream(oldNode, headers)).toBe(stream);
+    // Tried as an array once, then objects only.
+    expect(seen.map(Array.isArray)).toEqual([true, false, false]);
+    expect(seen[1]).toEqual(requestHeaderObject(headers));
   });
 });
