@@ -8,9 +8,10 @@ import {
   type StatusObject,
 } from "@grpc/grpc-js";
 import { type AbortTarget, neverAborted, unwatchAbort, watchAbort } from "../context/index.js";
+import { connectErrorFromAbort } from "./connect-error-from-abort.js";
 import { createGrpcJsCall, type GrpcJsCall } from "./grpc-js-call.js";
 import { fillFromMetadata, metadataFromHeaders } from "./grpc-metadata.js";
-import { connectErrorFromAbort, connectErrorFromStatus } from "./grpc-status-error.js";
+import { connectErrorFromStatus } from "./grpc-status-error.js";
 import { LazyUnaryResponse } from "./lazy-headers.js";
 import type { MethodCodec } from "./method-codec.js";
 

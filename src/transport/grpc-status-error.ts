@@ -30,8 +30,3 @@ export function connectErrorFromStatus(
   if (responseHeader) headersFromMetadata(responseHeader, error.metadata);
   return error;
 }
-
-/** A call the caller abandoned: its reason as a ConnectError, `Canceled` unless it says else. */
-export function connectErrorFromAbort(reason: unknown): ConnectError {
-  return ConnectError.from(reason, Code.Canceled);
-}

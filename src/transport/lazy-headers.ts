@@ -14,7 +14,6 @@ interface HeadersMethods {
   values(): IterableIterator<string>;
   [Symbol.iterator](): IterableIterator<[string, string]>;
 }
-const HeadersBase = Headers as unknown as new () => HeadersMethods;
 
 /** Copies a transport's own header representation into web `Headers`. */
 export type FillHeaders<S> = (source: S, into: Headers) => void;
@@ -23,94 +22,113 @@ export type FillHeaders<S> = (source: S, into: Headers) => void;
  * Web `Headers` filled from a transport's own header representation only when first used (a
  * real `Headers` subclass). Most callers never read a unary response's headers or trailers,
  * and converting them up front (undici validating every value) costs ≈ 1 µs of every call on
- * the client's hot path. `fill` is a shared function, so no closure is made per call.
+ * the client's hot path. `fill` is a shared function, so no closure is made per call. The class
+ * is defined on first use: naming the global `Headers` loads undici, which a process that never
+ * builds one (the CLI's calls) should not pay for.
  */
-class LazyHeaders<S> extends HeadersBase {
-  #source: S | undefined;
-  readonly #fillFrom: FillHeaders<S>;
-  /** Values set over the source's before anyone read them (`setResponseTrailer`). */
-  #sets: Record<string, string> | undefined;
+const defineLazyHeaders = () =>
+  class LazyHeaders<S> extends (Headers as unknown as new () => HeadersMethods) {
+    #source: S | undefined;
+    readonly #fillFrom: FillHeaders<S>;
+    /** Values set over the source's before anyone read them (`setResponseTrailer`). */
+    #sets: Record<string, string> | undefined;
 
-  constructor(source: S, fill: FillHeaders<S>, sets: Record<string, string> | undefined) {
-    super();
-    this.#source = source;
-    this.#fillFrom = fill;
-    this.#sets = sets;
-  }
+    constructor(source: S, fill: FillHeaders<S>, sets: Record<string, string> | undefined) {
+      super();
+      this.#source = source;
+      this.#fillFrom = fill;
+      this.#sets = sets;
+    }
 
-  #fill(): void {
-    const source = this.#source;
-    if (source === undefined) return;
-    this.#source = undefined;
-    this.#fillFrom(source, this as unknown as Headers);
-    const sets = this.#sets;
-    if (sets === undefined) return;
-    this.#sets = undefined;
-    for (const name in sets) super.set(name, sets[name] as string);
-  }
+    #fill(): void {
+      const source = this.#source;
+      if (source === undefined) return;
+      this.#source = undefined;
+      this.#fillFrom(source, this as unknown as Headers);
+      const sets = this.#sets;
+      if (sets === undefined) return;
+      this.#sets = undefined;
+      for (const name in sets) super.set(name, sets[name] as string);
+    }
 
-  override append(name: string, value: string): void {
-    this.#fill();
-    super.append(name, value);
-  }
+    override append(name: string, value: string): void {
+      this.#fill();
+      super.append(name, value);
+    }
 
-  override delete(name: string): void {
-    this.#fill();
-    super.delete(name);
-  }
+    override delete(name: string): void {
+      this.#fill();
+      super.delete(name);
+    }
 
-  override get(name: string): string | null {
-    this.#fill();
-    return super.get(name);
-  }
+    override get(name: string): string | null {
+      this.#fill();
+      return super.get(name);
+    }
 
-  override getSetCookie(): string[] {
-    this.#fill();
-    return super.getSetCookie();
-  }
+    override getSetCookie(): string[] {
+      this.#fill();
+      return super.getSetCookie();
+    }
 
-  override has(name: string): boolean {
-    this.#fill();
-    return super.has(name);
-  }
+    override has(name: string): boolean {
+      this.#fill();
+      return super.has(name);
+    }
 
-  override set(name: string, value: string): void {
-    this.#fill();
-    super.set(name, value);
-  }
+    override set(name: string, value: string): void {
+      this.#fill();
+      super.set(name, value);
+    }
 
-  override forEach(
-    callback: (value: string, key: string, parent: Headers) => void,
-    thisArg?: unknown,
-  ): void {
-    this.#fill();
-    super.forEach(callback, thisArg);
-  }
+    override forEach(
+      callback: (value: string, key: string, parent: Headers) => void,
+      thisArg?: unknown,
+    ): void {
+      this.#fill();
+      super.forEach(callback, thisArg);
+    }
 
-  override entries(): IterableIterator<[string, string]> {
-    this.#fill();
-    return super.entries();
-  }
+    override entries(): IterableIterator<[string, string]> {
+      this.#fill();
+      return super.entries();
+    }
 
-  override keys(): IterableIterator<string> {
-    this.#fill();
-    return super.keys();
-  }
+    override keys(): IterableIterator<string> {
+      this.#fill();
+      return super.keys();
+    }
 
-  override values(): IterableIterator<string> {
-    this.#fill();
-    return super.values();
-  }
+    override values(): IterableIterator<string> {
+      this.#fill();
+      return super.values();
+    }
 
-  override [Symbol.iterator](): IterableIterator<[string, string]> {
-    this.#fill();
-    return super[Symbol.iterator]();
-  }
+    override [Symbol.iterator](): IterableIterator<[string, string]> {
+      this.#fill();
+      return super[Symbol.iterator]();
+    }
+  };
+
+type LazyHeadersClass = new <S>(
+  source: S,
+  fill: FillHeaders<S>,
+  sets: Record<string, string> | undefined,
+) => Headers;
+let lazyHeadersClass: LazyHeadersClass | undefined;
+
+function newLazyHeaders<S>(
+  source: S,
+  fill: FillHeaders<S>,
+  sets: Record<string, string> | undefined,
+): Headers {
+  lazyHeadersClass ??= defineLazyHeaders() as unknown as LazyHeadersClass;
+  return new lazyHeadersClass(source, fill, sets);
 }
 
 /** `source` as web `Headers`, converted by `fill` only if someone reads them. */
 export function lazyHeaders<S>(source: S, fill: FillHeaders<S>): Headers {
-  return new LazyHeaders(source, fill, undefined) as unknown as Headers;
+  return newLazyHeaders(source, fill, undefined);
 }
 
 type UnaryResponse = Awaited<ReturnType<Transport["unary"]>>;
@@ -140,7 +158,7 @@ export class LazyUnaryResponse<S> {
     this.#header ??=
       this.headerSource === undefined
         ? new Headers()
-        : (new LazyHeaders(this.headerSource, this.fill, undefined) as unknown as Headers);
+        : newLazyHeaders(this.headerSource, this.fill, undefined);
     return this.#header;
   }
 
@@ -151,7 +169,7 @@ export class LazyUnaryResponse<S> {
       this.#trailer =
         this.trailerSource === undefined
           ? new Headers(sets)
-          : (new LazyHeaders(this.trailerSource, this.fill, sets) as unknown as Headers);
+          : newLazyHeaders(this.trailerSource, this.fill, sets);
     }
     return this.#trailer;
   }

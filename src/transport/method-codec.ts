@@ -27,26 +27,30 @@ export interface MethodCodec {
 /** Codecs per method: a method's descriptor is the key, so cached codecs die with it. */
 export type MethodCodecCache = (method: DescMethod) => MethodCodec;
 
-/** A cache of codecs for one transport; `urlPrefix` is prepended to each method's path. */
-export function createMethodCodecCache(urlPrefix: string): MethodCodecCache {
+/**
+ * A cache of codecs for one transport. `target` starts each method's `url`; `pathPrefix` (a
+ * URL target's own path, e.g. `/grpc` behind a path-routing proxy; default none) starts its
+ * `path`.
+ */
+export function createMethodCodecCache(target: string, pathPrefix = ""): MethodCodecCache {
   const codecs = new WeakMap<DescMethod, MethodCodec>();
   return (method) => {
     let codec = codecs.get(method);
     if (codec === undefined) {
-      codec = createMethodCodec(method, urlPrefix);
+      codec = createMethodCodec(method, target.replace(/\/$/, ""), pathPrefix);
       codecs.set(method, codec);
     }
     return codec;
   };
 }
 
-function createMethodCodec(method: DescMethod, urlPrefix: string): MethodCodec {
+function createMethodCodec(method: DescMethod, target: string, pathPrefix: string): MethodCodec {
   const input = method.input;
   const output = method.output;
-  const path = `/${method.parent.typeName}/${method.name}`;
+  const name = `/${method.parent.typeName}/${method.name}`;
   return {
-    path,
-    url: urlPrefix + path,
+    path: pathPrefix + name,
+    url: target + name,
     normalize(message) {
       return isMessage(message, input) ? message : create(input, message as never);
     },

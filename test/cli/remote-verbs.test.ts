@@ -290,7 +290,7 @@ describe("servers that differ", () => {
     try {
       const run = await runProtomesh(["call", `http://127.0.0.1:${port}`, getOrder]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe("ERROR: UNIMPLEMENTED (12): HTTP 404 from the server\n");
+      expect(run.stderr).toBe("ERROR: UNIMPLEMENTED (12): HTTP status 404 without a gRPC status\n");
     } finally {
       await new Promise((done) => plain.close(done));
     }

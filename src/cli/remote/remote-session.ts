@@ -1,6 +1,7 @@
+import { rootCertificates } from "node:tls";
 import type { Transport } from "@connectrpc/connect";
+import { createHttp2Transport } from "../../transport/http2/http2-transport.js";
 import { CliError } from "../cli-error.js";
-import { createCliGrpcTransport } from "./cli-grpc-transport.js";
 import type { RemoteOptions } from "./remote-options.js";
 
 /** What the remote verbs pass as headers: the `-H` pairs, as Connect's `HeadersInit` takes them. */
@@ -35,7 +36,15 @@ export async function openRemoteSession(options: RemoteOptions): Promise<RemoteS
       throw new CliError(`--cacert ${options.caFile}: ${(error as Error).message}`);
     }
   }
-  const grpc = createCliGrpcTransport({ url: options.url, ca });
+  // The long-lived client's lean engine, imported by its own module: it loads neither grpc-js
+  // nor OpenTelemetry, so a one-shot command pays little for it. --cacert adds to the CAs
+  // Node trusts by default (a `rootCerts` alone would replace them).
+  const grpc = createHttp2Transport({
+    target: options.url.href,
+    ...(ca !== undefined && {
+      tls: { rootCerts: [...rootCertificates, ca.toString()].join("\n") },
+    }),
+  });
   let other: { readonly transport: Transport; close(): void } | undefined;
   if (options.protocol !== "grpc") {
     const { openConnectNodeTransport } = await import("./connect-node-session.js");
@@ -48,7 +57,7 @@ export async function openRemoteSession(options: RemoteOptions): Promise<RemoteS
     signal: AbortSignal.timeout(options.timeoutMs),
     headers: options.headers.map(([name, value]): [string, string] => [name, value]),
     close: () => {
-      grpc.close();
+      void grpc.close();
       other?.close();
     },
   };

@@ -4,15 +4,17 @@ import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import {
   type AbortTarget,
-  cancelDeadline,
-  type DeadlineEntry,
   neverAborted,
-  scheduleDeadline,
   unwatchAbort,
   watchAbort,
-} from "../../context/index.js";
+} from "../../context/abort-watch.js";
+import {
+  cancelDeadline,
+  type DeadlineEntry,
+  scheduleDeadline,
+} from "../../context/deadline-queue.js";
 import { CallNotSent } from "../call-not-sent.js";
-import { connectErrorFromAbort } from "../grpc-status-error.js";
+import { connectErrorFromAbort } from "../connect-error-from-abort.js";
 import { LazyUnaryResponse } from "../lazy-headers.js";
 import type { MethodCodec } from "../method-codec.js";
 import { codeFromHttpStatus, errorFromStatus } from "./call-status.js";
@@ -101,6 +103,7 @@ export class Http2Call
   #waitResolve: ((result: IteratorResult<Message>) => void) | undefined;
   #waitReject: ((error: ConnectError) => void) | undefined;
   #trailerHeaders: Headers | undefined;
+  #headerHeaders: Headers | undefined;
 
   /** Positional rather than an init object: one object less per call. */
   constructor(
@@ -436,15 +439,30 @@ export class Http2Call
   /** Resolves a streaming call: headers now, messages as read, trailer filled at the end. */
   #respond(): void {
     this.#responded = true;
-    this.#trailerHeaders = new Headers();
-    this.resolve({
-      stream: true,
-      service: this.method.parent,
-      method: this.method,
-      header: incomingHeaders(this.#header),
-      message: this,
-      trailer: this.#trailerHeaders,
-    } as unknown as UnaryResponse & StreamResponse);
+    this.resolve(
+      new Http2StreamResponse(this, this.method) as unknown as UnaryResponse & StreamResponse,
+    );
+  }
+
+  /** A streaming response's headers as web `Headers`, made when first read. */
+  responseHeader(): Headers {
+    this.#headerHeaders ??= incomingHeaders(this.#header);
+    return this.#headerHeaders;
+  }
+
+  /**
+   * A streaming response's trailer as web `Headers`, made when first read: empty until the
+   * call ends, when it is filled (or filled at once when read after the end).
+   */
+  responseTrailer(): Headers {
+    if (this.#trailerHeaders === undefined) {
+      this.#trailerHeaders = new Headers();
+      const trailer = this.#trailer;
+      if (this.#end !== undefined && trailer !== undefined) {
+        fillFromIncoming(trailer, this.#trailerHeaders);
+      }
+    }
+    return this.#trailerHeaders;
   }
 
   /** Settles once: an error, or (streaming) the end of the messages. */
@@ -540,4 +558,29 @@ function drained(stream: ClientHttp2Stream): Promise<void> {
     stream.on("drain", done);
     stream.on("close", done);
   });
+}
+
+/**
+ * A streaming call's response: its `header` and `trailer` are web `Headers` made only when
+ * read (the global `Headers` loads undici on first use, and most callers read neither).
+ */
+class Http2StreamResponse {
+  readonly stream = true;
+  readonly service: DescMethod["parent"];
+  readonly method: DescMethod;
+  readonly message: Http2Call;
+
+  constructor(call: Http2Call, method: DescMethod) {
+    this.service = method.parent;
+    this.method = method;
+    this.message = call;
+  }
+
+  get header(): Headers {
+    return this.message.responseHeader();
+  }
+
+  get trailer(): Headers {
+    return this.message.responseTrailer();
+  }
 }

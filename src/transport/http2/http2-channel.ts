@@ -25,6 +25,8 @@ export interface Http2ChannelOptions {
    * Where to connect: `http://host:port` (h2c), `https://host:port` (TLS), or a gRPC name —
    * `dns:///host:port` (every address, re-resolved), `ipv4:a.b.c.d:p,…`, `ipv6:[::1]:p,…`,
    * `unix:/path` — or a bare `host:port` (as `dns:///`). gRPC names use TLS when `tls` is set.
+   * A URL's path (`http://host:port/grpc`) starts every method's path, for a server behind a
+   * proxy that routes by path.
    */
   readonly target: string;
   /** TLS settings; for gRPC names, their presence turns TLS on. Default: cleartext for gRPC names. */
@@ -86,6 +88,8 @@ const defaultMinResolveIntervalMs = 30_000;
 export class Http2Channel implements SubchannelListener {
   /** Calls end on sessions report to outlier detection only when it runs. */
   readonly countsCalls: boolean;
+  /** What starts every method's `:path`: a URL target's own path, else empty. */
+  readonly pathPrefix: string;
   readonly #config: SessionConfig;
   readonly #resolver: Resolver;
   readonly #lb: LoadBalancer;
@@ -133,6 +137,7 @@ export class Http2Channel implements SubchannelListener {
       idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
       settings: { enablePush: false },
     };
+    this.pathPrefix = target.pathPrefix;
     this.#resolver = options.resolver ?? target.resolver;
     this.#lb = options.loadBalancing === "pick_first" ? createPickFirst() : createRoundRobin();
     this.#backoff = options.backoff;

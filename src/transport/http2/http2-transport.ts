@@ -17,7 +17,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
-import { neverAborted } from "../../context/index.js";
+import { neverAborted } from "../../context/abort-watch.js";
 import { callTimeoutMs, type HeaderInit, requestHeader } from "../call-deadline.js";
 import { chainInterceptors } from "../chain-interceptors.js";
 import { createMethodCodecCache, type MethodCodec } from "../method-codec.js";
@@ -77,7 +77,7 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
     maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
     maxSendMessageBytes: options.maxSendMessageBytes ?? Number.POSITIVE_INFINITY,
   };
-  const codecFor = createMethodCodecCache(options.target);
+  const codecFor = createMethodCodecCache(options.target, channel.pathPrefix);
   const defaultTimeoutMs = options.defaultTimeoutMs;
   const defaultWaitForReady = options.waitForReady ?? false;
   const interceptors = options.interceptors ?? [];

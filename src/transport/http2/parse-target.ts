@@ -11,6 +11,11 @@ export interface ParsedTarget {
   readonly serverName: string;
   /** True for `https://`, false for `http://`, undefined when the target does not say. */
   readonly secure: boolean | undefined;
+  /**
+   * A URL target's path, without its trailing `/`, which starts every method's `:path` (a
+   * server behind a proxy that routes by path); empty for every other form.
+   */
+  readonly pathPrefix: string;
 }
 
 /** Port of a gRPC name without one (gRPC's naming document). */
@@ -28,7 +33,7 @@ export function parseTarget(target: string): ParsedTarget {
   if (target.startsWith("http://") || target.startsWith("https://")) {
     const url = new URL(target);
     const secure = url.protocol === "https:";
-    if (url.pathname !== "/" && url.pathname !== "") throw bad("a URL target has no path");
+    if (url.search !== "" || url.hash !== "") throw bad("a URL target has no query or fragment");
     const host = stripBrackets(url.hostname);
     const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
     return {
@@ -36,6 +41,7 @@ export function parseTarget(target: string): ParsedTarget {
       authority: url.host,
       serverName: host,
       secure,
+      pathPrefix: url.pathname.replace(/\/$/, ""),
     };
   }
   if (target.startsWith("dns:")) {
@@ -57,6 +63,7 @@ export function parseTarget(target: string): ParsedTarget {
       authority: target.slice(5).split(",")[0]?.trim() ?? "",
       serverName: first.host,
       secure: undefined,
+      pathPrefix: "",
     };
   }
   if (target.startsWith("unix:")) {
@@ -68,6 +75,7 @@ export function parseTarget(target: string): ParsedTarget {
       authority: "localhost",
       serverName: "localhost",
       secure: undefined,
+      pathPrefix: "",
     };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) throw bad("unsupported scheme");
@@ -81,6 +89,7 @@ function dnsTarget(name: string, bad: (why: string) => ConnectError): ParsedTarg
     authority: name,
     serverName: host,
     secure: undefined,
+    pathPrefix: "",
   };
 }
 

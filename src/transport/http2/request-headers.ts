@@ -53,15 +53,16 @@ export function requestHeaders(
   ];
   if (timeoutMs !== undefined) headers.push("grpc-timeout", grpcTimeout(timeoutMs));
   if (init === undefined) return headers;
-  if (init instanceof Headers) {
-    init.forEach(copyHeader, headers);
-  } else if (Array.isArray(init)) {
+  // Pairs and records are told apart without naming the global `Headers`: its first use loads
+  // undici, which a process that never builds one (the CLI) should not pay for.
+  if (Array.isArray(init)) {
     for (const [key, value] of init as [string, string][]) {
       copyHeader.call(headers, value, key.toLowerCase());
     }
+  } else if (isRecord(init)) {
+    for (const key in init) copyHeader.call(headers, init[key] as string, key.toLowerCase());
   } else {
-    const record = init as Record<string, string>;
-    for (const key in record) copyHeader.call(headers, record[key] as string, key.toLowerCase());
+    (init as Headers).forEach(copyHeader, headers);
   }
   return headers;
 }
@@ -120,4 +121,9 @@ export function requestHeaderObject(headers: readonly string[]): OutgoingHttpHea
 function copyHeader(this: string[], value: string, key: string): void {
   if (reserved.has(key) || key.charCodeAt(0) === 0x3a) return;
   this.push(key, value);
+}
+
+function isRecord(init: object): init is Record<string, string> {
+  const prototype: unknown = Object.getPrototypeOf(init);
+  return prototype === Object.prototype || prototype === null;
 }

@@ -42,18 +42,32 @@ describe("parseTarget", () => {
     for (const address of addresses) expect(address).toMatchObject({ port: 1234 });
   });
 
-  it.each(["ftp://host:1", "unix:relative", "ipv4:", "host:99999", "dns://authority-only"])(
-    "refuses %s with InvalidArgument",
-    (target) => {
-      let code: Code | undefined;
-      try {
-        parseTarget(target);
-      } catch (error) {
-        code = (error as { code?: Code }).code;
-      }
-      expect(code).toBe(Code.InvalidArgument);
-    },
-  );
+  it.each([
+    ["http://127.0.0.1:8080/grpc/", "/grpc"],
+    ["https://h:1/a/b", "/a/b"],
+    ["http://127.0.0.1:8080/", ""],
+    ["dns:///127.0.0.1:50051", ""],
+  ])("takes %s's path as the prefix of every method path", (target, prefix) => {
+    expect(parseTarget(target).pathPrefix).toBe(prefix);
+  });
+
+  it.each([
+    "ftp://host:1",
+    "unix:relative",
+    "ipv4:",
+    "host:99999",
+    "dns://authority-only",
+    "http://h:1/p?x=1",
+    "http://h:1/#f",
+  ])("refuses %s with InvalidArgument", (target) => {
+    let code: Code | undefined;
+    try {
+      parseTarget(target);
+    } catch (error) {
+      code = (error as { code?: Code }).code;
+    }
+    expect(code).toBe(Code.InvalidArgument);
+  });
 
   it("rejects an unknown name when resolved", async () => {
     await expect(parseTarget("dns:///no-such-host.invalid:1").resolver.resolve()).rejects.toThrow();
