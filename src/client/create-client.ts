@@ -49,8 +49,9 @@ interface ClientOptionsCommon<S extends DescService> {
 }
 
 /**
- * Options of a client that builds its own gRPC transport: an `@grpc/grpc-js` channel, the
- * default because it is the fastest gRPC client here (see the README's client benchmark).
+ * Options of a client that builds its own gRPC transport: the lean `http2` engine, the default
+ * kind because it is the fastest gRPC client here (see the README's client benchmark). Pass a
+ * `transport` instead for another kind (`createTransport({ kind: "grpc-js", … })`).
  */
 export interface ClientOptionsWithUrl<S extends DescService = DescService>
   extends ClientOptionsCommon<S> {
