@@ -199,7 +199,8 @@ async function runFixedRate(
     tick();
   });
   session.close();
-  process.send?.({ latenciesUs, failed });
+  const send = process.send?.bind(process);
+  if (send) await new Promise<void>((sent) => send({ latenciesUs, failed }, () => sent()));
 }
 
 if (kind === "rate") {

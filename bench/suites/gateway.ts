@@ -144,9 +144,10 @@ function fixedRate(url: string, rate: number, durationS: number, bodyFile?: stri
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`rate load exited (${code})`)));
+    // "close", not "exit": a large message can still be in the IPC pipe when the child exits.
+    child.once("close", (code) => reject(new Error(`rate load exited (${code}) with no result`)));
     child.once("message", (m) => {
-      child.removeAllListeners("exit");
+      child.removeAllListeners("close");
       const { latenciesUs, failed } = m as { latenciesUs: number[]; failed: number };
       const lat = latenciesUs.sort((a, b) => a - b);
       const pick = (q: number) =>
