@@ -57,7 +57,8 @@ const maxDelayMs = 2 ** 31 - 1;
 
 // The timer is made outside any call's async context: it fires for many calls, and must not
 // keep the context of the one that happened to arm it alive.
-const outsideAnyContext = AsyncLocalStorage.snapshot();
+// Taken on first use: a process that never arms a deadline loads none of it.
+let outsideAnyContext: ReturnType<typeof AsyncLocalStorage.snapshot> | undefined;
 
 /** Calls `entry.deadlinePassed()` once `timeoutMs` have passed, unless `cancelDeadline` first. */
 export function scheduleDeadline(entry: DeadlineEntry, timeoutMs: number): void {
@@ -199,6 +200,7 @@ function arm(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   armedAt = at;
   const delay = Math.min(maxDelayMs, Math.max(1, Math.ceil(at - performance.now())));
+  outsideAnyContext ??= AsyncLocalStorage.snapshot();
   timer = outsideAnyContext(setTimeout, fire, delay);
 }
 

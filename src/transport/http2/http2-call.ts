@@ -1,5 +1,4 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
-import { gunzipSync } from "node:zlib";
 import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import {
@@ -249,7 +248,11 @@ export class Http2Call
       }
       const max = this.shared.maxReceiveMessageBytes;
       try {
-        bytes = gunzipSync(data, { maxOutputLength: Math.max(max, 1) });
+        // Loaded on the first compressed message: most processes never get one, and a
+        // one-shot command (the CLI) should not pay for loading zlib.
+        bytes = process
+          .getBuiltinModule("node:zlib")
+          .gunzipSync(data, { maxOutputLength: Math.max(max, 1) });
       } catch (error) {
         throw (error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
           ? new ConnectError(

@@ -1,4 +1,3 @@
-import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Address } from "./address.js";
 
@@ -26,7 +25,10 @@ export function createDnsResolver(host: string, port: number): Resolver {
   if (isIP(host) !== 0) return createStaticResolver([{ host, port }]);
   return {
     async resolve() {
-      const answers = await lookup(host, { all: true });
+      // Loaded on the first lookup: an IP literal never needs the DNS module.
+      const answers = await process
+        .getBuiltinModule("node:dns")
+        .promises.lookup(host, { all: true });
       if (answers.length === 0) throw new Error(`no address for ${host}`);
       return answers.map((answer) => ({ host: answer.address, port }));
     },
