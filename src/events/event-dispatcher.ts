@@ -45,13 +45,21 @@ export function createEventDispatcher<Desc extends DescMessage>(
 ): (record: EventRecord, attempt: number) => Promise<DispatchOutcome> {
   const { schema, topic, queue, maxAttempts, metrics } = options;
   const log = options.logger?.child({ queue, type: schema.typeName });
+  const handler = options.handler as (
+    message: ConsumedEvent["message"],
+    context: EventContext,
+  ) => unknown;
   const inner = async (event: ConsumedEvent): Promise<void> => {
-    await options.handler(event.message as Parameters<EventHandler<Desc>>[0], event.context);
+    await handler(event.message, event.context);
   };
-  const chain = options.middleware.reduceRight<(event: ConsumedEvent) => Promise<void>>(
-    (next, middleware) => middleware(next),
-    inner,
-  );
+  // With no middleware the handler runs as it is: no event object, no wrapping promise.
+  const chain =
+    options.middleware.length === 0
+      ? undefined
+      : options.middleware.reduceRight<(event: ConsumedEvent) => Promise<void>>(
+          (next, middleware) => middleware(next),
+          inner,
+        );
 
   return async (record, attempt) => {
     let decoded: ReturnType<typeof decodeEvent<Desc>>;
@@ -76,10 +84,10 @@ export function createEventDispatcher<Desc extends DescMessage>(
     };
     const started = performance.now();
     try {
-      await runWithCallContext({ correlationId: envelope.correlationId }, chain, {
-        message,
-        context,
-      });
+      const callContext = { correlationId: envelope.correlationId };
+      await (chain === undefined
+        ? runWithCallContext(callContext, handler, message, context)
+        : runWithCallContext(callContext, chain, { message, context }));
     } catch (error) {
       metrics?.failed();
       const last = attempt >= maxAttempts;

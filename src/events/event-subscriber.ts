@@ -4,7 +4,6 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from "amqp
 import type { Logger } from "pino";
 import type { AmqpConnection } from "./amqp-connection.js";
 import { type DispatchOutcome, planSubscription } from "./event-dispatcher.js";
-import type { EventRecord } from "./event-envelope.js";
 import type { EventHandler, EventMiddleware } from "./event-handler.js";
 import type { EventMetrics } from "./event-metrics.js";
 import { defaultEventExchange } from "./event-publisher.js";
@@ -91,7 +90,11 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
       let consumerTag: string | undefined;
       let closed = false;
       let unregister = () => {};
-      const inFlight = new Set<Promise<void>>();
+      // Deliveries whose handler or move has not finished; close() waits for them. A count, not
+      // a set of promises: one less promise and closure per event.
+      let handling = 0;
+      let drained: (() => void) | undefined;
+      let idle: Promise<void> | undefined; // shared, so two close() calls both wait
       let firstReady: (() => void) | undefined;
       let firstFailed: ((error: unknown) => void) | undefined;
       const ready = new Promise<void>((resolve, reject) => {
@@ -131,7 +134,7 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
           });
           channel = live;
           ({ consumerTag } = await live.consume(queue, (m) => {
-            if (m) track(deliver(live, m));
+            if (m) void deliver(live, m);
           }));
           firstReady?.();
         } catch (error) {
@@ -164,40 +167,43 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
         }, 200).unref();
       }
 
-      function track(p: Promise<void>): void {
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-      }
-
       async function deliver(ch: ConfirmChannel, m: ConsumeMessage): Promise<void> {
-        const headers = stringHeaders(m.properties.headers);
-        if (headers["content-type"] === undefined && m.properties.contentType) {
-          headers["content-type"] = String(m.properties.contentType);
-        }
-        const attempt = Math.max(1, Number(headers[subscriberHeaders.attempt] ?? 1) || 1);
-        const record: EventRecord = { content: m.content, headers };
-        const outcome: DispatchOutcome = await dispatch(record, attempt);
+        handling++;
         try {
-          if (outcome.kind === "retry") {
-            await republish(ch, retryQueue(queue, attempt), m, {
-              ...headers,
-              [subscriberHeaders.attempt]: String(attempt + 1),
-              [subscriberHeaders.error]: errorText(outcome.error),
-            });
-          } else if (outcome.kind === "dead") {
-            await republish(ch, deadLetterQueue, m, {
-              ...headers,
-              [subscriberHeaders.error]: errorText(outcome.error),
-              [subscriberHeaders.attempts]: String(attempt),
-              [subscriberHeaders.reason]: outcome.reason,
-              [subscriberHeaders.queue]: queue,
-            });
+          const headers = stringHeaders(m.properties.headers);
+          if (headers["content-type"] === undefined && m.properties.contentType) {
+            headers["content-type"] = String(m.properties.contentType);
           }
-          // A delivery tag belongs to its channel: after a reconnection the broker redelivers.
-          if (channel === ch) ch.ack(m);
-        } catch {
-          // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers it.
-          if (channel === ch) ch.nack(m, false, true);
+          const attempt = Math.max(1, Number(headers[subscriberHeaders.attempt] ?? 1) || 1);
+          const outcome: DispatchOutcome = await dispatch({ content: m.content, headers }, attempt);
+          if (outcome.kind === "ack") {
+            // A delivery tag belongs to its channel: after a reconnection the broker redelivers.
+            if (channel === ch) ch.ack(m);
+            return;
+          }
+          try {
+            if (outcome.kind === "retry") {
+              await republish(ch, retryQueue(queue, attempt), m, {
+                ...headers,
+                [subscriberHeaders.attempt]: String(attempt + 1),
+                [subscriberHeaders.error]: errorText(outcome.error),
+              });
+            } else {
+              await republish(ch, deadLetterQueue, m, {
+                ...headers,
+                [subscriberHeaders.error]: errorText(outcome.error),
+                [subscriberHeaders.attempts]: String(attempt),
+                [subscriberHeaders.reason]: outcome.reason,
+                [subscriberHeaders.queue]: queue,
+              });
+            }
+            if (channel === ch) ch.ack(m);
+          } catch {
+            // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers it.
+            if (channel === ch) ch.nack(m, false, true);
+          }
+        } finally {
+          if (--handling === 0) drained?.();
         }
       }
 
@@ -214,7 +220,7 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
           unregister();
           const ch = channel;
           if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
-          await Promise.allSettled([...inFlight]);
+          if (handling > 0) await (idle ??= new Promise<void>((resolve) => (drained = resolve)));
           channel = undefined;
           await ch?.close().catch(() => {});
         },

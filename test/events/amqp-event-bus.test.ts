@@ -372,4 +372,39 @@ describe("AMQP event bus", () => {
       expect(order_.indexOf(`before ${first}`)).toBeLessThan(order_.indexOf(`after ${first}`));
     });
   });
+
+  it("close() waits for handlers in flight, which are then acknowledged, not redelivered", async () => {
+    await withBus(async (bus) => {
+      let release: (() => void) | undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let started = 0;
+      const sub = await bus.subscribe(
+        OrderCreatedSchema,
+        async () => {
+          started++;
+          await gate;
+        },
+        { queue: "close-drains" },
+      );
+      await bus.publish(OrderCreatedSchema, order(1));
+      await until(() => started === 1);
+      let closed = false;
+      const closing = sub.close().then(() => {
+        closed = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(closed).toBe(false);
+      release?.();
+      await closing;
+      const ch = await raw.createChannel();
+      try {
+        const { messageCount } = await ch.checkQueue("close-drains");
+        expect(messageCount).toBe(0);
+        expect(await ch.get("close-drains")).toBe(false);
+      } finally {
+        await ch.deleteQueue("close-drains");
+        await ch.close();
+      }
+    });
+  });
 });
