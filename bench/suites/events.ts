@@ -5,8 +5,9 @@
  * - publish throughput with confirms: one windowed caller (≤ 1,000 unconfirmed) drives both
  *   `publish` and a raw confirm channel with a callback per message; both send the same bytes
  *   (envelope headers and properties) on a connection with the same socket option (no Nagle);
- * - consumer throughput: a subscription (concurrency = prefetch 100, no-op handler, decode and
- *   metrics included) vs a raw consumer with prefetch 100 acking each message;
+ * - consumer throughput: a subscription (concurrency = prefetch 100, no-op handler, envelope
+ *   decoding and the call context included; the bus gets no metrics registry) vs a raw
+ *   consumer with prefetch 100 acking each message;
  * - outbox → consumer latency (ce-time to handler) at a steady 1,000 events/s offered on an
  *   absolute schedule, one transaction per event from a writers' pool of its own, p50 / p99
  *   over the steady phase's events only;
