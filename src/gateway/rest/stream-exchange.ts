@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
 import type { Readable } from "node:stream";
+import { endAfterWrite } from "../../server/end-after-write.js";
 import type { RestExchange } from "./rest-exchange.js";
 
 const exchangeOf = Symbol("protomesh.gateway.exchange");
@@ -9,7 +10,7 @@ type Carrier = ServerHttp2Stream & { [exchangeOf]?: StreamExchange };
 /**
  * A REST call on a raw HTTP/2 stream, the gateway's lean path: headers go out with one
  * `respond` (with our own `date`: left out, node adds it to its copy of the headers, which
- * the profile showed costlier), the body with one `end`, and the close listener is one
+ * the profile showed costlier), the body with one write and then `end` (src/server/end-after-write.ts says why), and the close listener is one
  * shared function added with `on` (the exchange rides on the stream, which lives for this
  * call only: no `once` wrapper per event). So a call allocates this object and its
  * AbortController and no compat request/response. Hand-written: connect-node and node's
@@ -79,7 +80,7 @@ export class StreamExchange implements RestExchange {
           },
     );
     this.#answered = true;
-    stream.end(body);
+    endAfterWrite(stream, body);
   }
 
   start(status: number, contentType: string): void {

@@ -9,6 +9,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { endAfterWrite } from "../end-after-write.js";
 import { appendCorrelationId, LeanCall, type LeanCallInit } from "./lean-call.js";
 import { respondRaw } from "./respond-raw.js";
 
@@ -109,7 +110,7 @@ export class ConnectUnaryCall extends LeanCall<ConnectUnaryInit> {
     this.finish(0);
     if (stream.destroyed) return;
     respondRaw(stream, this.#headers(200, json ? "application/json" : "application/proto"));
-    stream.end(body);
+    endAfterWrite(stream, body);
   }
 
   /** Raw name/value pairs, handler trailers as `trailer-` headers, as Connect unary sends them. */
