@@ -220,7 +220,10 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
           unregister();
           const ch = channel;
           if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
-          if (handling > 0) await (idle ??= new Promise<void>((resolve) => (drained = resolve)));
+          if (handling > 0) {
+            idle ??= new Promise<void>((resolve) => (drained = resolve));
+            await idle;
+          }
           channel = undefined;
           await ch?.close().catch(() => {});
         },
