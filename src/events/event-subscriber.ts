@@ -176,11 +176,6 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
           }
           const attempt = Math.max(1, Number(headers[subscriberHeaders.attempt] ?? 1) || 1);
           const outcome: DispatchOutcome = await dispatch({ content: m.content, headers }, attempt);
-          if (outcome.kind === "ack") {
-            // A delivery tag belongs to its channel: after a reconnection the broker redelivers.
-            if (channel === ch) ch.ack(m);
-            return;
-          }
           try {
             if (outcome.kind === "retry") {
               await republish(ch, retryQueue(queue, attempt), m, {
@@ -188,7 +183,7 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
                 [subscriberHeaders.attempt]: String(attempt + 1),
                 [subscriberHeaders.error]: errorText(outcome.error),
               });
-            } else {
+            } else if (outcome.kind === "dead") {
               await republish(ch, deadLetterQueue, m, {
                 ...headers,
                 [subscriberHeaders.error]: errorText(outcome.error),
@@ -197,10 +192,14 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
                 [subscriberHeaders.queue]: queue,
               });
             }
+            // A delivery tag belongs to its channel: after a reconnection the broker redelivers.
             if (channel === ch) ch.ack(m);
           } catch {
-            // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers it.
-            if (channel === ch) ch.nack(m, false, true);
+            // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers
+            // it. A channel closing under us refuses the nack too; that changes nothing.
+            try {
+              if (channel === ch) ch.nack(m, false, true);
+            } catch {}
           }
         } finally {
           if (--handling === 0) drained?.();

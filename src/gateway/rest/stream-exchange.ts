@@ -10,9 +10,9 @@ type Carrier = ServerHttp2Stream & { [exchangeOf]?: StreamExchange };
 /**
  * A REST call on a raw HTTP/2 stream, the gateway's lean path: headers go out with one
  * `respond` (with our own `date`: left out, node adds it to its copy of the headers, which
- * the profile showed costlier), the body with one write and then `end` (src/server/end-after-write.ts says why), and the close listener is one
- * shared function added with `on` (the exchange rides on the stream, which lives for this
- * call only: no `once` wrapper per event). So a call allocates this object and its
+ * the profile showed costlier), the body with one write and then `end` (`endAfterWrite` says
+ * why), and the close listener is one shared function added with `on` (the exchange rides on
+ * the stream, which lives for this call only: no `once` wrapper per event). So a call allocates this object and its
  * AbortController and no compat request/response. Hand-written: connect-node and node's
  * compat layer both wrap every stream in objects of their own.
  */
