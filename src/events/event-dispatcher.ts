@@ -49,16 +49,15 @@ export function createEventDispatcher<Desc extends DescMessage>(
     message: ConsumedEvent["message"],
     context: EventContext,
   ) => unknown;
-  const inner = async (event: ConsumedEvent): Promise<void> => {
-    await handler(event.message, event.context);
-  };
   // With no middleware the handler runs as it is: no event object, no wrapping promise.
   const chain =
     options.middleware.length === 0
       ? undefined
       : options.middleware.reduceRight<(event: ConsumedEvent) => Promise<void>>(
           (next, middleware) => middleware(next),
-          inner,
+          async (event) => {
+            await handler(event.message, event.context);
+          },
         );
 
   return async (record, attempt) => {

@@ -177,33 +177,40 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
           const attempt = Math.max(1, Number(headers[subscriberHeaders.attempt] ?? 1) || 1);
           const outcome: DispatchOutcome = await dispatch({ content: m.content, headers }, attempt);
           try {
-            if (outcome.kind === "retry") {
-              await republish(ch, retryQueue(queue, attempt), m, {
-                ...headers,
-                [subscriberHeaders.attempt]: String(attempt + 1),
-                [subscriberHeaders.error]: errorText(outcome.error),
-              });
-            } else if (outcome.kind === "dead") {
-              await republish(ch, deadLetterQueue, m, {
-                ...headers,
-                [subscriberHeaders.error]: errorText(outcome.error),
-                [subscriberHeaders.attempts]: String(attempt),
-                [subscriberHeaders.reason]: outcome.reason,
-                [subscriberHeaders.queue]: queue,
-              });
-            }
+            if (outcome.kind !== "ack") await moveAside(ch, m, headers, attempt, outcome);
             // A delivery tag belongs to its channel: after a reconnection the broker redelivers.
             if (channel === ch) ch.ack(m);
           } catch {
-            // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers
-            // it. A channel closing under us refuses the nack too; that changes nothing.
-            try {
-              if (channel === ch) ch.nack(m, false, true);
-            } catch {}
+            // Not moved (channel lost or nack): leave it unacknowledged, the broker redelivers it.
+            if (channel === ch) nackQuietly(ch, m);
           }
         } finally {
           if (--handling === 0) drained?.();
         }
+      }
+
+      /** Sends a failed event to its next retry queue, or to the dead-letter queue. */
+      function moveAside(
+        ch: ConfirmChannel,
+        m: ConsumeMessage,
+        headers: Record<string, string>,
+        attempt: number,
+        outcome: Exclude<DispatchOutcome, { kind: "ack" }>,
+      ): Promise<void> {
+        if (outcome.kind === "retry") {
+          return republish(ch, retryQueue(queue, attempt), m, {
+            ...headers,
+            [subscriberHeaders.attempt]: String(attempt + 1),
+            [subscriberHeaders.error]: errorText(outcome.error),
+          });
+        }
+        return republish(ch, deadLetterQueue, m, {
+          ...headers,
+          [subscriberHeaders.error]: errorText(outcome.error),
+          [subscriberHeaders.attempts]: String(attempt),
+          [subscriberHeaders.reason]: outcome.reason,
+          [subscriberHeaders.queue]: queue,
+        });
       }
 
       unregister = options.connection.onConnect((model) => {
@@ -254,6 +261,13 @@ function republish(
       error ? reject(error) : resolve(),
     );
   });
+}
+
+/** A nack the channel refuses (it is closing under us) changes nothing: the broker redelivers. */
+function nackQuietly(ch: ConfirmChannel, m: ConsumeMessage): void {
+  try {
+    ch.nack(m, false, true);
+  } catch {}
 }
 
 function stringHeaders(raw: Record<string, unknown> | undefined): Record<string, string> {
