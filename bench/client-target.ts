@@ -13,6 +13,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { createClient } from "../src/client/index.js";
 import { createGrpcJsTransport, createHttp2Transport } from "../src/transport/index.js";
+import { FrameFloorClient } from "./frame-floor-client.js";
 import {
   type EchoMessage,
   EchoMessageSchema,
@@ -72,6 +73,12 @@ function makeCall(): () => Promise<unknown> {
           });
           stream.end(frame);
         });
+    }
+    case "frames": {
+      // No node:http2: frames written and read by hand on a socket (bench/frame-floor-client.ts).
+      const client = new FrameFloorClient(port, echoPath);
+      return async () =>
+        fromBinary(EchoMessageSchema, await client.call(toBinary(EchoMessageSchema, echoRequest)));
     }
     case "grpcjs": {
       const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

@@ -2,7 +2,8 @@
  * One process of the gateway suite (bench/suites/gateway.ts): `upstream` (a protomesh server
  * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it),
  * `bare-proxy UPSTREAM_PORT` (the floor: a minimal hand-written node:http2 REST→gRPC
- * pass-through of GET /v1/orders/{order_id}), `connect-node` (raw connect-node serving the
+ * pass-through of GET /v1/orders/{order_id}), `frame-proxy UPSTREAM_PORT` (the same, calling
+ * upstream through bench/frame-floor-client.ts instead of node:http2), `connect-node` (raw connect-node serving the
  * same calls), or `rate URL RPS SECONDS [BODY_FILE]` (an open-loop load generator at a fixed
  * request rate, for latency below saturation). The suite compiles it with tsc
  * (bench/tsconfig.targets.json) and runs `node .tmp/bench-targets/bench/gateway-target.js
@@ -28,6 +29,7 @@ import {
 } from "../gen/acme/order/v1/order_service_pb.js";
 import { createGateway } from "../src/gateway/index.js";
 import { createServer, defineService } from "../src/server/index.js";
+import { FrameFloorClient } from "./frame-floor-client.js";
 
 const kind = process.argv[2];
 let count = 0;
@@ -68,7 +70,9 @@ async function start(): Promise<number> {
       return (await gateway.listen()).port;
     }
     case "bare-proxy":
-      return startBareProxy(Number(process.argv[3]));
+      return startBareProxy(Number(process.argv[3]), false);
+    case "frame-proxy":
+      return startBareProxy(Number(process.argv[3]), true);
     case "connect-node": {
       const server = createHttp2Server(
         connectNodeAdapter({ routes: (router) => router.service(OrderService, impl) }),
@@ -87,9 +91,8 @@ async function start(): Promise<number> {
  * (no route table, no policy, no deadline, no headers forwarded, no log, no metrics, no
  * cancellation). One HTTP/2 session to the upstream, gRPC framing by hand.
  */
-async function startBareProxy(upstreamPort: number): Promise<number> {
-  const session = connectHttp2(`http://127.0.0.1:${upstreamPort}`);
-  session.on("error", () => {});
+async function startBareProxy(upstreamPort: number, framed: boolean): Promise<number> {
+  const upstream = framed ? framedUpstream(upstreamPort) : http2Upstream(upstreamPort);
   const prefix = "/v1/orders/";
   // h2load resets its streams when a run ends: answer only a stream still open.
   const gone = (stream: ServerHttp2Stream) =>
@@ -116,13 +119,38 @@ async function startBareProxy(upstreamPort: number): Promise<number> {
     const q = path.indexOf("?");
     const id = decodeURIComponent(path.slice(prefix.length, q === -1 ? undefined : q));
     const message = toBinary(GetOrderRequestSchema, create(GetOrderRequestSchema, { orderId: id }));
+    upstream(message, (data) => {
+      if (data === undefined) {
+        fail(stream, 502);
+        return;
+      }
+      if (gone(stream)) return;
+      const reply = fromBinary(GetOrderResponseSchema, data);
+      stream.respond({ ":status": 200, "content-type": "application/json" });
+      stream.end(JSON.stringify(toJson(GetOrderResponseSchema, reply)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const getOrderPath = "/acme.order.v1.OrderService/GetOrder";
+
+/** Sends a serialized GetOrderRequest; `done` gets the serialized reply, or undefined on failure. */
+type Upstream = (message: Uint8Array, done: (reply: Uint8Array | undefined) => void) => void;
+
+/** GetOrder over one node:http2 session, gRPC framing by hand. */
+function http2Upstream(port: number): Upstream {
+  const session = connectHttp2(`http://127.0.0.1:${port}`);
+  session.on("error", () => {});
+  return (message, done) => {
     const frame = Buffer.allocUnsafe(5 + message.length);
     frame[0] = 0;
     frame.writeUInt32BE(message.length, 1);
     frame.set(message, 5);
     const call = session.request({
       ":method": "POST",
-      ":path": "/acme.order.v1.OrderService/GetOrder",
+      ":path": getOrderPath,
       "content-type": "application/grpc+proto",
       te: "trailers",
     });
@@ -130,20 +158,23 @@ async function startBareProxy(upstreamPort: number): Promise<number> {
     call.on("data", (c: Buffer) => chunks.push(c));
     call.on("trailers", (trailers) => {
       const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (trailers["grpc-status"] !== "0" || data.length < 5) {
-        fail(stream, 502);
-        return;
-      }
-      if (gone(stream)) return;
-      const reply = fromBinary(GetOrderResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
-      stream.respond({ ":status": 200, "content-type": "application/json" });
-      stream.end(JSON.stringify(toJson(GetOrderResponseSchema, reply)));
+      const ok = trailers["grpc-status"] === "0" && data.length >= 5;
+      done(ok ? data.subarray(5, 5 + data.readUInt32BE(1)) : undefined);
     });
-    call.on("error", () => fail(stream, 502));
+    call.on("error", () => done(undefined));
     call.end(frame);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
+  };
+}
+
+/**
+ * GetOrder over bench/frame-floor-client.ts (frames written and read by hand, no node:http2 on
+ * this side): what the hop upstream would cost without node:http2's client machinery.
+ */
+function framedUpstream(port: number): Upstream {
+  const client = new FrameFloorClient(port, getOrderPath);
+  return (message, done) => {
+    client.call(message).then(done, () => done(undefined));
+  };
 }
 
 /**

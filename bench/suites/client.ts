@@ -6,6 +6,13 @@
  * Connect on protomesh's http2 transport, and the protomesh client with every policy on over
  * the http2 and the grpc-js transports — all against the protomesh server. One more row pairs
  * the bare client with the bare server, for the per-hop figure.
+ *
+ * The floor under node:http2 (row `frame_floor`, bench/frame-floor-client.ts): unary calls whose
+ * HTTP/2 frames the client writes and reads itself on a socket. It decodes no response headers
+ * (the server's OK count vouches for every call), so it is a bound, not a client: what is left
+ * per call once node:http2's client machinery (a Duplex per stream, an AsyncResource and bind
+ * per request(), header objects, events) is gone. `frame_floor_cpu_vs_bare_http2` says how far
+ * below the bare node:http2 client a client that writes its own frames could go.
  */
 import type { BenchReport, BenchRunOptions, BenchSuite } from "../bench-suite.js";
 import { type ClientResult, runClient } from "../client-load.js";
@@ -50,6 +57,12 @@ const scenarios: readonly Scenario[] = [
     key: "protomesh_grpcjs",
     label: "protomesh client, every policy on, grpc-js transport",
     client: "protomesh_grpcjs",
+    server: "protomesh",
+  },
+  {
+    key: "frame_floor",
+    label: "frames by hand on a socket, no node:http2 (floor; no HPACK decoding)",
+    client: "frames",
     server: "protomesh",
   },
   {
@@ -178,6 +191,10 @@ function report(
     hop_cpu_vs_bare:
       (cpu("protomesh") + of("protomesh", "serverCpuMicrosPerCall")) /
       (cpu("bare_hop") + of("bare_hop", "serverCpuMicrosPerCall")),
+    // Lower is better: the hand-framed floor's CPU per call over the bare node:http2 client's.
+    frame_floor_cpu_vs_bare_http2: cpu("frame_floor") / cpu("bare_http2"),
+    // Higher is better: raw grpc-js CPU per call over the hand-framed floor's.
+    grpcjs_cpu_vs_frame_floor: cpu("grpcjs") / cpu("frame_floor"),
   };
   lines.push(
     "",

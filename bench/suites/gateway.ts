@@ -17,7 +17,11 @@
  * JSON; none of the gateway's features) runs the same GET. `gateway_rest_cpu_vs_bare_proxy`
  * = gateway CPU ÷ bare proxy CPU per call (what the features and layers cost over node:http2
  * itself), and `bare_proxy_cpu_vs_connect_node_json` = (bare proxy + upstream) ÷ connect-node:
- * the lowest the target's ratio could go with this upstream.
+ * the lowest the target's ratio could go with this upstream. The frame proxy
+ * (`frame-proxy`) is the bare proxy calling upstream through bench/frame-floor-client.ts, frames
+ * written and read by hand with no node:http2 client: `frame_proxy_cpu_vs_bare_proxy` is what
+ * node:http2's client machinery costs a proxy, and `frame_proxy_cpu_vs_connect_node_json` the
+ * lowest the target's ratio could go with a client that writes its own frames.
  *
  * The processes run compiled (bench/tsconfig.targets.json, built once per run by
  * `buildServerTargets`), not under tsx, so no loader cost or source-map RSS is in the figures.
@@ -248,6 +252,7 @@ export const suite: BenchSuite = {
     const gateway = await startProc("gateway", frontCore, String(upstream.port));
     const raw = await startProc("connect-node", frontCore);
     const bare = await startProc("bare-proxy", frontCore, String(upstream.port));
+    const framed = await startProc("frame-proxy", frontCore, String(upstream.port));
     const rate = Number(process.env.BENCH_GATEWAY_RATE) || 1000;
     try {
       const gw = `http://127.0.0.1:${gateway.port}`;
@@ -260,6 +265,9 @@ export const suite: BenchSuite = {
       );
       const bareGet = await measure({ bare, upstream }, upstream, () =>
         h2load(`http://127.0.0.1:${bare.port}/v1/orders/ord_0001`, durationS),
+      );
+      const frameGet = await measure({ framed, upstream }, upstream, () =>
+        h2load(`http://127.0.0.1:${framed.port}/v1/orders/ord_0001`, durationS),
       );
       // Latency below saturation; warm already from the runs above.
       const restGetAtRate = await fixedRate(`${gw}/v1/orders/ord_0001`, rate, durationS);
@@ -294,11 +302,15 @@ export const suite: BenchSuite = {
         gateway_rest_cpu_vs_bare_proxy:
           (restGet.cpuUsPerCall.gateway ?? Number.NaN) / (bareGet.cpuUsPerCall.bare ?? Number.NaN),
         bare_proxy_cpu_vs_connect_node_json: sum(bareGet) / rawCpu,
+        frame_proxy_cpu_vs_bare_proxy:
+          (frameGet.cpuUsPerCall.framed ?? Number.NaN) / (bareGet.cpuUsPerCall.bare ?? Number.NaN),
+        frame_proxy_cpu_vs_connect_node_json: sum(frameGet) / rawCpu,
       };
       const rows: [string, Measured][] = [
         ["REST POST /v1/orders via gateway", restPost],
         ["REST GET /v1/orders/{id} via gateway", restGet],
         ["REST GET /v1/orders/{id} via bare node:http2 proxy (floor)", bareGet],
+        ["REST GET /v1/orders/{id} via bare proxy, hand-framed upstream client (floor)", frameGet],
         [
           `REST GET via gateway at ${rate} req/s (open loop)`,
           { ...restGetAtRate, cpuUsPerCall: {} },
@@ -335,6 +347,7 @@ export const suite: BenchSuite = {
       upstream.stop();
       raw.stop();
       bare.stop();
+      framed.stop();
     }
   },
 };
