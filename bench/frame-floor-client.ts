@@ -5,14 +5,16 @@
  * per call — its Http2Stream (a Duplex), the AsyncResource and bind of each `request()`, and
  * the header objects and events around them — by doing without it. It is a measuring
  * instrument, not a client: it sends only the request headers of the bench's echo (HPACK
- * literals, never indexed) and decodes no response header block, so it cannot read
- * `grpc-status`; the suite checks every sample against the server's own count of OK calls
- * instead. What it does do, as any HTTP/2 client must: the preface and SETTINGS, SETTINGS and
- * PING acknowledgements, the server's stream limit (calls beyond it wait), the connection's send
- * window, WINDOW_UPDATE for what it receives, padded DATA, RST_STREAM and GOAWAY, and one socket
- * write per tick for all frames queued in it.
+ * literals, never indexed), one message per call, on cleartext only, with no deadline,
+ * cancellation or keepalive. What it does do, as any HTTP/2 client must: the preface and
+ * SETTINGS, SETTINGS and PING acknowledgements, the server's stream limit (no stream opens
+ * before the server's SETTINGS, and calls beyond the limit wait), the connection's send window, WINDOW_UPDATE for what it receives, padded DATA and
+ * HEADERS, CONTINUATION, every response header block decoded (bench/hpack-decoder.ts, the
+ * dynamic table and Huffman included) with `:status` and `grpc-status` checked, RST_STREAM and
+ * GOAWAY, and one socket write per tick for all frames queued in it.
  */
 import { connect, type Socket } from "node:net";
+import { type HeaderList, HpackDecoder } from "./hpack-decoder.js";
 
 const frameHeaderBytes = 9;
 const type = {
@@ -23,8 +25,9 @@ const type = {
   ping: 6,
   goaway: 7,
   windowUpdate: 8,
+  continuation: 9,
 };
-const flag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4, padded: 0x8 };
+const flag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4, padded: 0x8, priority: 0x20 };
 const defaultWindow = 65_535;
 /** What this client grants the server: 1 GiB on the connection, topped up at half. */
 const receiveWindow = 2 ** 30;
@@ -36,6 +39,8 @@ interface PendingCall {
   readonly reject: (error: Error) => void;
   readonly chunks: Buffer[];
   readonly message: Uint8Array;
+  /** The response headers arrived (the next header block is the trailers). */
+  responded?: boolean;
 }
 
 export class FrameFloorClient {
@@ -52,9 +57,17 @@ export class FrameFloorClient {
   #sendWindow = defaultWindow;
   #streamWindow = defaultWindow;
   #maxStreams = Number.POSITIVE_INFINITY;
+  /**
+   * The server's first SETTINGS arrived. Until then no stream opens: its stream limit is not
+   * known yet, and streams above it would be refused.
+   */
+  #peerSettings = false;
   #unacknowledged = 0;
   #inbox: Buffer = Buffer.alloc(0);
   #failure: Error | undefined;
+  readonly #hpack = new HpackDecoder();
+  /** A header block waiting for its CONTINUATION frames: stream, END_STREAM, fragments. */
+  #partial: { id: number; endStream: boolean; fragments: Buffer[] } | undefined;
 
   constructor(port: number, path: string) {
     this.#headerBlock = requestHeaderBlock(path, `127.0.0.1:${port}`);
@@ -81,7 +94,7 @@ export class FrameFloorClient {
     }
     return new Promise((resolve, reject) => {
       const call = { resolve, reject, chunks: [], message };
-      if (this.#calls.size < this.#maxStreams) this.#open(call);
+      if (this.#peerSettings && this.#calls.size < this.#maxStreams) this.#open(call);
       else this.#waiting.push(call);
     });
   }
@@ -108,8 +121,9 @@ export class FrameFloorClient {
   /** A stream ended: the oldest call waiting for a stream slot (the server's limit) opens. */
   #ended(id: number): PendingCall | undefined {
     const call = this.#calls.get(id);
+    if (!call) return undefined;
     this.#calls.delete(id);
-    const next = this.#waiting.shift();
+    const next = this.#calls.size < this.#maxStreams ? this.#waiting.shift() : undefined;
     if (next) this.#open(next);
     return call;
   }
@@ -155,6 +169,10 @@ export class FrameFloorClient {
   }
 
   #onFrame(frameType: number, flags: number, id: number, payload: Buffer): void {
+    if (this.#partial && frameType !== type.continuation) {
+      this.#protocolError("a frame between HEADERS and its CONTINUATION");
+      return;
+    }
     switch (frameType) {
       case type.data: {
         this.#unacknowledged += payload.length;
@@ -165,12 +183,35 @@ export class FrameFloorClient {
         const body =
           flags & flag.padded ? payload.subarray(1, payload.length - (payload[0] ?? 0)) : payload;
         this.#calls.get(id)?.chunks.push(body);
-        if (flags & flag.endStream) this.#finish(id);
+        if (flags & flag.endStream) {
+          this.#ended(id)?.reject(new Error(`stream ${id} ended without trailers`));
+        }
         return;
       }
-      case type.headers:
-        if (flags & flag.endStream) this.#finish(id);
+      case type.headers: {
+        let fragment = payload;
+        if (flags & flag.padded) {
+          fragment = fragment.subarray(1, fragment.length - (fragment[0] ?? 0));
+        }
+        if (flags & flag.priority) fragment = fragment.subarray(5);
+        const partial = { id, endStream: (flags & flag.endStream) !== 0, fragments: [fragment] };
+        if (flags & flag.endHeaders) this.#onHeaderBlock(partial);
+        else this.#partial = partial;
         return;
+      }
+      case type.continuation: {
+        const partial = this.#partial;
+        if (!partial || partial.id !== id) {
+          this.#protocolError("CONTINUATION without its HEADERS");
+          return;
+        }
+        partial.fragments.push(payload);
+        if (flags & flag.endHeaders) {
+          this.#partial = undefined;
+          this.#onHeaderBlock(partial);
+        }
+        return;
+      }
       case type.rstStream: {
         const call = this.#ended(id);
         call?.reject(new Error(`stream reset with code ${payload.readUInt32BE(0)}`));
@@ -185,6 +226,10 @@ export class FrameFloorClient {
           if (setting === settingInitialWindowSize) this.#streamWindow = value;
         }
         this.#queue(frame(type.settings, flag.ack, 0, Buffer.alloc(0)));
+        this.#peerSettings = true;
+        while (this.#waiting.length > 0 && this.#calls.size < this.#maxStreams) {
+          this.#open(this.#waiting.shift() as PendingCall);
+        }
         return;
       case type.ping:
         if (!(flags & flag.ack)) this.#queue(frame(type.ping, flag.ack, 0, payload));
@@ -200,7 +245,7 @@ export class FrameFloorClient {
         }
         return;
       default:
-        // PRIORITY, CONTINUATION and unknown frame types carry nothing this floor needs.
+        // PRIORITY and unknown frame types carry nothing this floor needs.
         return;
     }
   }
@@ -214,6 +259,50 @@ export class FrameFloorClient {
       this.#sendWindow -= length;
       this.#queue(data);
     }
+  }
+
+  /**
+   * A whole header block: decoded whatever its stream (the table is the connection's), then
+   * the response headers (`:status` 200) or the trailers (`grpc-status` 0) of its call.
+   */
+  #onHeaderBlock(block: { id: number; endStream: boolean; fragments: Buffer[] }): void {
+    let headers: HeaderList;
+    try {
+      const bytes =
+        block.fragments.length === 1
+          ? (block.fragments[0] as Buffer)
+          : Buffer.concat(block.fragments);
+      headers = this.#hpack.decode(bytes);
+    } catch (error) {
+      this.#protocolError(`header block: ${(error as Error).message}`);
+      return;
+    }
+    const call = this.#calls.get(block.id);
+    if (!call) return;
+    if (!call.responded) {
+      call.responded = true;
+      const status = headerValue(headers, ":status");
+      if (status !== "200") {
+        this.#ended(block.id);
+        call.reject(new Error(`HTTP status ${status}`));
+        return;
+      }
+    }
+    if (!block.endStream) return;
+    const grpcStatus = headerValue(headers, "grpc-status");
+    if (grpcStatus !== "0") {
+      this.#ended(block.id);
+      call.reject(
+        new Error(`grpc-status ${grpcStatus}: ${headerValue(headers, "grpc-message") ?? ""}`),
+      );
+      return;
+    }
+    this.#finish(block.id);
+  }
+
+  #protocolError(message: string): void {
+    this.#fail(new Error(message));
+    this.#socket.destroy();
   }
 
   #finish(id: number): void {
@@ -234,6 +323,11 @@ export class FrameFloorClient {
     this.#waiting = [];
     this.#blocked = [];
   }
+}
+
+function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (const [key, value] of headers) if (key === name) return value;
+  return undefined;
 }
 
 /**
