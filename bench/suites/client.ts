@@ -8,11 +8,12 @@
  * the bare client with the bare server, for the per-hop figure.
  *
  * The floor under node:http2 (row `frame_floor`, bench/frame-floor-client.ts): unary calls whose
- * HTTP/2 frames the client writes and reads itself on a socket. It decodes no response headers
- * (the server's OK count vouches for every call), so it is a bound, not a client: what is left
- * per call once node:http2's client machinery (a Duplex per stream, an AsyncResource and bind
- * per request(), header objects, events) is gone. `frame_floor_cpu_vs_bare_http2` says how far
- * below the bare node:http2 client a client that writes its own frames could go.
+ * HTTP/2 frames the client writes and reads itself on a socket, every response header block
+ * decoded (HPACK, bench/hpack-decoder.ts) and `:status` and `grpc-status` checked. It is a
+ * bound, not a client (one cleartext connection, no deadline, cancellation or keepalive): what is
+ * left per call once node:http2's client machinery (a Duplex per stream, an AsyncResource and
+ * bind per request(), header objects, events) is gone. `frame_floor_cpu_vs_bare_http2` says how
+ * far below the bare node:http2 client a client that writes its own frames could go.
  */
 import type { BenchReport, BenchRunOptions, BenchSuite } from "../bench-suite.js";
 import { type ClientResult, runClient } from "../client-load.js";
@@ -61,7 +62,7 @@ const scenarios: readonly Scenario[] = [
   },
   {
     key: "frame_floor",
-    label: "frames by hand on a socket, no node:http2 (floor; no HPACK decoding)",
+    label: "frames by hand on a socket, no node:http2 (floor)",
     client: "frames",
     server: "protomesh",
   },
