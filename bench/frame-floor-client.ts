@@ -7,11 +7,13 @@
  * instrument, not a client: it sends only the request headers of the bench's echo (HPACK
  * literals, never indexed), one message per call, on cleartext only, with no deadline,
  * cancellation or keepalive. What it does do, as any HTTP/2 client must: the preface and
- * SETTINGS, SETTINGS and PING acknowledgements, the server's stream limit (no stream opens
- * before the server's SETTINGS, and calls beyond the limit wait), the connection's send window, WINDOW_UPDATE for what it receives, padded DATA and
- * HEADERS, CONTINUATION, every response header block decoded (bench/hpack-decoder.ts, the
- * dynamic table and Huffman included) with `:status` and `grpc-status` checked, RST_STREAM and
- * GOAWAY, and one socket write per tick for all frames queued in it.
+ * SETTINGS; SETTINGS and PING acknowledgements; the server's stream limit (no stream opens
+ * before the server's SETTINGS, and calls beyond the limit wait); the connection's send window;
+ * WINDOW_UPDATE for what it receives; padded DATA and HEADERS; CONTINUATION; every response
+ * header block decoded (bench/hpack-decoder.ts, the dynamic table and Huffman included) with
+ * `:status` and `grpc-status` checked; RST_STREAM and GOAWAY; and one socket write per tick for
+ * all frames queued in it. Hand-written, as a floor must be: no library writes HTTP/2 frames in
+ * JavaScript.
  */
 import { connect, type Socket } from "node:net";
 import { type HeaderList, HpackDecoder } from "./hpack-decoder.js";
