@@ -3,8 +3,8 @@
  * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it),
  * `bare-proxy UPSTREAM_PORT` (the floor: a minimal hand-written node:http2 REST→gRPC
  * pass-through of GET /v1/orders/{order_id}), `frame-proxy UPSTREAM_PORT` (the same, calling
- * upstream through bench/frame-floor-client.ts instead of node:http2), `connect-node` (raw connect-node serving the
- * same calls), or `rate URL RPS SECONDS [BODY_FILE]` (an open-loop load generator at a fixed
+ * upstream through bench/frame-floor-client.ts instead of node:http2), `connect-node` (raw
+ * connect-node serving the same calls), or `rate URL RPS SECONDS [BODY_FILE]` (an open-loop load generator at a fixed
  * request rate, for latency below saturation). The suite compiles it with tsc
  * (bench/tsconfig.targets.json) and runs `node .tmp/bench-targets/bench/gateway-target.js
  * KIND [ARGS]`; a server sends its port on the IPC channel and answers "count" with the calls

@@ -87,7 +87,7 @@ describe("HpackDecoder (the frame floor's, bench/hpack-decoder.ts)", () => {
     const bad: [string, RegExp][] = [
       ["80", /index 0/], // indexed field 0
       ["be", /neither table/], // dynamic index 62 on an empty table
-      ["3fe21f", /above the limit/], // size update to 4096 + 31 + ...
+      ["3fe21f", /above the limit/], // size update to 31 + 98 + 31 × 128 = 4097
       ["8220", /after a header field/], // size update after a field
       ["0f", /cut short/], // integer continuation missing
       ["048a", /cut short/], // string shorter than its length
