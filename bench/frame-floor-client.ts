@@ -10,13 +10,13 @@
  * SETTINGS; SETTINGS and PING acknowledgements; the server's stream limit (no stream opens
  * before the server's SETTINGS, and calls beyond the limit wait); the connection's send window;
  * WINDOW_UPDATE for what it receives; padded DATA and HEADERS; CONTINUATION; every response
- * header block decoded (bench/hpack-decoder.ts, the dynamic table and Huffman included) with
+ * header block decoded (src/transport/http2/wire/hpack-decoder.ts, table and Huffman) with
  * `:status` and `grpc-status` checked; RST_STREAM and GOAWAY; and one socket write per tick for
  * all frames queued in it. Hand-written, as a floor must be: no library writes HTTP/2 frames in
  * JavaScript.
  */
 import { connect, type Socket } from "node:net";
-import { type HeaderList, HpackDecoder } from "./hpack-decoder.js";
+import { type HeaderList, HpackDecoder } from "../src/transport/http2/wire/hpack-decoder.js";
 
 const frameHeaderBytes = 9;
 const type = {

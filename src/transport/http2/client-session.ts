@@ -1,25 +1,27 @@
-import {
-  type ClientHttp2Session,
-  connect as connectHttp2,
-  constants,
-  type Settings,
-} from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
 import { type ConnectionOptions, connect as connectTls, type TLSSocket } from "node:tls";
 import type { Address } from "./address.js";
 import type { Keepalive } from "./keepalive.js";
+import {
+  ClientConnection,
+  type ConnectionListener,
+  type ConnectionSettings,
+  h2Error,
+} from "./wire/client-connection.js";
 
 /** What every session of a channel shares. */
 export interface SessionConfig {
-  /** `http://authority` or `https://authority`: `:scheme` and `:authority` of every request. */
-  readonly origin: string;
+  /** `:scheme` of every request: `https` under TLS. */
+  readonly scheme: "http" | "https";
+  /** `:authority` of every request. */
+  readonly authority: string;
   /** TLS for every connection (ALPN h2 is always asked for); undefined for cleartext h2c. */
   readonly tls: ConnectionOptions | undefined;
   readonly keepalive: Keepalive;
   /** Close a session that carried no call for this long. */
   readonly idleTimeoutMs: number;
   /** Our SETTINGS. */
-  readonly settings: Settings;
+  readonly settings: ConnectionSettings;
 }
 
 /** What a session tells its owner (the subchannel). */
@@ -36,17 +38,16 @@ export interface SessionOwner {
   callEnded(ok: boolean): void;
 }
 
-const { NGHTTP2_ENHANCE_YOUR_CALM } = constants;
 /** Largest stream id, for a session that has not received GOAWAY. */
 const noGoaway = 2 ** 31;
 
 /**
  * One HTTP/2 connection to one address and what it is doing: connecting, ready, draining;
  * its calls in flight against the server's SETTINGS_MAX_CONCURRENT_STREAMS; keepalive PINGs;
- * and its idle timer. The shared listeners read the session back from the node session.
+ * and its idle timer. The frames are ./wire/client-connection.ts's.
  */
-export class ClientSession {
-  readonly session: ClientHttp2Session;
+export class ClientSession implements ConnectionListener {
+  readonly connection: ClientConnection;
   ready = false;
   draining = false;
   /** Calls open on it. */
@@ -68,16 +69,13 @@ export class ClientSession {
     address: Address,
     connectTimeoutMs: number,
   ) {
-    const tls = config.tls;
-    this.session = connectHttp2(config.origin, {
-      settings: config.settings,
-      createConnection: () => openSocket(address, tls),
-    });
-    sessions.set(this.session, this);
-    this.session.on("remoteSettings", onRemoteSettings);
-    this.session.on("goaway", onGoaway);
-    this.session.on("error", onSessionError);
-    this.session.on("close", onSessionClose);
+    this.connection = new ClientConnection(
+      openSocket(address, config.tls),
+      config.scheme,
+      config.authority,
+      config.settings,
+      this,
+    );
     this.#connectTimer = setTimeout(connectTimedOut, connectTimeoutMs, this);
     this.#connectTimer.unref();
   }
@@ -89,14 +87,14 @@ export class ClientSession {
 
   /** A call starts on this session. */
   acquire(): void {
-    if (this.active++ === 0) this.session.ref();
+    if (this.active++ === 0) this.connection.ref();
   }
 
   /** A call on this session ended. */
   release(): void {
     if (--this.active === 0) {
       this.#idleSince = performance.now();
-      if (!this.session.destroyed) this.session.unref();
+      if (!this.connection.destroyed) this.connection.unref();
     }
     this.owner.sessionReleased(this);
   }
@@ -104,26 +102,25 @@ export class ClientSession {
   /** No new calls; the ones in flight finish, then the connection closes. */
   close(): void {
     this.draining = true;
-    if (!this.session.closed && !this.session.destroyed) this.session.close();
+    this.connection.close();
   }
 
   /** Closes now, failing calls in flight. */
   destroy(error?: Error): void {
-    // node emits the session's error after its streams close: keep it for them now.
-    if (error !== undefined) this.#error ??= error;
-    this.session.destroy(error);
+    this.draining = true;
+    this.connection.destroy(error);
   }
 
-  settingsArrived(): void {
-    const max = this.session.remoteSettings.maxConcurrentStreams;
-    this.maxStreams = max === undefined || max <= 0 ? Number.POSITIVE_INFINITY : max;
+  settingsArrived(max: number): void {
+    // A limit of 0 would never let a call through: treated as unknown, like node:http2 did.
+    this.maxStreams = max <= 0 ? Number.POSITIVE_INFINITY : max;
     if (this.ready) {
       this.owner.sessionReleased(this);
       return;
     }
     this.ready = true;
     clearTimeout(this.#connectTimer);
-    if (this.active === 0) this.session.unref();
+    if (this.active === 0) this.connection.unref();
     const idleMs = this.config.idleTimeoutMs;
     if (Number.isFinite(idleMs)) {
       this.#idleTimer = setTimeout(checkIdle, idleMs, this);
@@ -133,9 +130,9 @@ export class ClientSession {
     this.owner.sessionReady(this);
   }
 
-  goawayArrived(code: number, lastStreamId: number, opaqueData: Buffer | undefined): void {
+  goawayArrived(code: number, lastStreamId: number, debug: Buffer): void {
     this.lastStreamId = lastStreamId;
-    if (code === NGHTTP2_ENHANCE_YOUR_CALM && opaqueData?.toString() === "too_many_pings") {
+    if (code === h2Error.enhanceYourCalm && debug.toString() === "too_many_pings") {
       this.config.keepalive.tooManyPings();
     }
     if (this.draining) return;
@@ -143,12 +140,11 @@ export class ClientSession {
     this.owner.sessionDraining(this);
   }
 
-  errorArrived(error: Error): void {
-    this.#error = error;
+  failed(error: Error): void {
+    this.#error ??= error;
   }
 
   closed(): void {
-    sessions.delete(this.session);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#pingTimer);
@@ -174,18 +170,18 @@ export class ClientSession {
 
   #schedulePing(): void {
     const timeMs = this.config.keepalive.timeMs;
-    if (timeMs === undefined || this.session.destroyed) return;
+    if (timeMs === undefined || this.connection.destroyed) return;
     this.#pingTimer = setTimeout(sendPing, timeMs, this);
     this.#pingTimer.unref();
   }
 
   sendPing(): void {
-    if (this.session.destroyed || this.session.closed) return;
+    if (this.connection.destroyed) return;
     if (this.active === 0 && !this.config.keepalive.permitWithoutCalls) {
       this.#schedulePing();
       return;
     }
-    const sent = this.session.ping((error) => {
+    const sent = this.connection.ping((error) => {
       clearTimeout(this.#pingTimeout);
       if (error === null) this.#schedulePing();
     });
@@ -207,20 +203,6 @@ export class ClientSession {
   }
 }
 
-const sessions = new WeakMap<ClientHttp2Session, ClientSession>();
-
-function onRemoteSettings(this: ClientHttp2Session): void {
-  sessions.get(this)?.settingsArrived();
-}
-function onGoaway(this: ClientHttp2Session, code: number, last: number, data?: Buffer): void {
-  sessions.get(this)?.goawayArrived(code, last, data);
-}
-function onSessionError(this: ClientHttp2Session, error: Error): void {
-  sessions.get(this)?.errorArrived(error);
-}
-function onSessionClose(this: ClientHttp2Session): void {
-  sessions.get(this)?.closed();
-}
 function connectTimedOut(session: ClientSession): void {
   session.connectTimedOut();
 }

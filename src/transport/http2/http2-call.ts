@@ -1,4 +1,4 @@
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import type { IncomingHttpHeaders } from "node:http2";
 import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import {
@@ -21,7 +21,8 @@ import type { ClientSession } from "./client-session.js";
 import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
 import type { Http2Channel, PendingCall } from "./http2-channel.js";
 import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
-import { openStream } from "./request-headers.js";
+import { h2Error } from "./wire/client-connection.js";
+import type { ClientStream, StreamSink } from "./wire/client-stream.js";
 
 type Message = MessageShape<DescMessage>;
 
@@ -34,12 +35,7 @@ export interface CallShared {
   readonly maxSendMessageBytes: number;
 }
 
-const {
-  NGHTTP2_CANCEL,
-  NGHTTP2_REFUSED_STREAM,
-  NGHTTP2_ENHANCE_YOUR_CALM,
-  NGHTTP2_INADEQUATE_SECURITY,
-} = constants;
+const inadequateSecurity = 0xc;
 /** Pause the response stream while this many messages wait for the caller. */
 const queueHighWater = 16;
 /** Codes that say an endpoint is unwell (outlier detection counts them as failures). */
@@ -67,10 +63,6 @@ export function frameMessage(codec: MethodCodec, message: Message, maxBytes: num
   return frame;
 }
 
-// The call a stream carries, kept on the stream so the listeners are shared functions.
-const callSlot = Symbol("protomesh.http2Call");
-type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
-
 /**
  * One gRPC call on the http2 channel, from dispatch to status: unary calls resolve with the
  * response once the trailers arrive; streaming calls resolve when the response headers
@@ -79,13 +71,21 @@ type StreamWithCall = ClientHttp2Stream & { [callSlot]?: Http2Call };
  * first: the status, a protocol error, the deadline, or the caller's abort (RST_STREAM CANCEL).
  */
 export class Http2Call
-  implements PendingCall, AbortTarget, DeadlineEntry, FrameSink, AsyncIterableIterator<Message>
+  implements
+    PendingCall,
+    AbortTarget,
+    DeadlineEntry,
+    FrameSink,
+    StreamSink,
+    AsyncIterableIterator<Message>
 {
   /** The deadline queue's bookkeeping (one shared timer, not a `setTimeout` per call). */
   deadlineSlot = -1;
   deadlineAt = 0;
   #session: ClientSession | undefined;
-  #stream: ClientHttp2Stream | undefined;
+  #stream: ClientStream | undefined;
+  /** A streaming request waits here for the stream's `drained`. */
+  #drainWaiter: (() => void) | undefined;
   #settled = false;
   #header: IncomingHttpHeaders | undefined;
   #trailer: IncomingHttpHeaders | undefined;
@@ -136,28 +136,20 @@ export class Http2Call
 
   attach(session: ClientSession): void {
     if (this.#settled) return;
-    let stream: StreamWithCall;
+    const connection = session.connection;
+    let stream: ClientStream;
     try {
-      stream = openStream(session.session, this.headers);
+      stream = connection.request(this.headers, this);
     } catch (error) {
       // The session closed under us (GOAWAY, or gone): nothing was sent; pick again.
       session.draining = true;
-      if (session.session.destroyed || session.session.closed) {
-        this.shared.channel.dispatch(this);
-      } else {
-        this.failNotSent(unavailable("the connection refused a new stream", error));
-      }
+      if (!connection.open) this.shared.channel.dispatch(this);
+      else this.failNotSent(unavailable("the connection refused a new stream", error));
       return;
     }
     session.acquire();
     this.#session = session;
     this.#stream = stream;
-    stream[callSlot] = this;
-    stream.on("response", onResponse);
-    stream.on("data", onData);
-    stream.on("trailers", onTrailers);
-    stream.on("error", ignore);
-    stream.on("close", onClose);
     const body = this.body;
     if (body !== undefined) stream.end(body);
     else void this.#sendAll(stream);
@@ -177,15 +169,19 @@ export class Http2Call
     this.#cancel(new ConnectError("the call's deadline passed", Code.DeadlineExceeded));
   }
 
-  async #sendAll(stream: ClientHttp2Stream): Promise<void> {
+  async #sendAll(stream: ClientStream): Promise<void> {
     const { codec, shared } = this;
     try {
       for await (const value of this.input ?? []) {
-        if (this.#settled || stream.destroyed) return;
+        if (this.#settled || stream.closed) return;
         const frame = frameMessage(codec, codec.normalize(value), shared.maxSendMessageBytes);
-        if (!stream.write(frame)) await drained(stream);
+        if (!stream.write(frame)) {
+          await new Promise<void>((resolve) => {
+            this.#drainWaiter = resolve;
+          });
+        }
       }
-      if (!stream.destroyed && !stream.writableEnded) stream.end();
+      stream.end();
     } catch (error) {
       this.#cancel(ConnectError.from(error, Code.Internal));
     }
@@ -301,8 +297,15 @@ export class Http2Call
     this.#trailer = trailers;
   }
 
+  drained(): void {
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    waiter?.();
+  }
+
   /** The stream closed: the call ends with the status, or with why there was none. */
   closed(): void {
+    this.drained();
     const session = this.#session;
     const stream = this.#stream;
     if (session === undefined || stream === undefined) return;
@@ -314,7 +317,7 @@ export class Http2Call
     session.release();
   }
 
-  #finish(session: ClientSession, stream: ClientHttp2Stream): void {
+  #finish(session: ClientSession, stream: ClientStream): void {
     const trailer = this.#trailer;
     if (trailer !== undefined) {
       const error =
@@ -362,18 +365,20 @@ export class Http2Call
     this.#settle(error);
   }
 
-  #closedWithoutStatus(session: ClientSession, stream: ClientHttp2Stream): ConnectError {
-    const id = stream.id;
+  #closedWithoutStatus(session: ClientSession, stream: ClientStream): ConnectError {
     const code = stream.rstCode;
     if (this.#header === undefined) {
-      if (code === NGHTTP2_REFUSED_STREAM) {
+      if (code === h2Error.refusedStream) {
         return unavailable("the server refused the stream before processing it (REFUSED_STREAM)");
       }
-      if (id === undefined || id > session.lastStreamId) {
+      if (stream.id > session.lastStreamId) {
         return unavailable("the server's GOAWAY came before it processed the call");
       }
     }
-    if (session.session.destroyed && code !== NGHTTP2_CANCEL) {
+    // This side failed the stream: the response broke the protocol.
+    if (stream.error !== undefined) return new ConnectError(stream.error, Code.Internal);
+    const connection = session.connection;
+    if (connection.destroyed && code !== h2Error.cancel) {
       const reason = session.error?.message ?? "the connection was lost";
       return new ConnectError(
         `connection lost: ${reason}`,
@@ -384,10 +389,10 @@ export class Http2Call
       );
     }
     switch (code) {
-      case NGHTTP2_REFUSED_STREAM:
+      case h2Error.refusedStream:
         return new ConnectError("the server refused the stream", Code.Unavailable);
-      case NGHTTP2_CANCEL:
-        return session.session.destroyed
+      case h2Error.cancel:
+        return connection.destroyed
           ? new ConnectError(
               "connection lost",
               Code.Unavailable,
@@ -396,12 +401,12 @@ export class Http2Call
               session.error,
             )
           : new ConnectError("the server cancelled the call (RST_STREAM CANCEL)", Code.Canceled);
-      case NGHTTP2_ENHANCE_YOUR_CALM:
+      case h2Error.enhanceYourCalm:
         return new ConnectError(
           "the server reset the stream: ENHANCE_YOUR_CALM",
           Code.ResourceExhausted,
         );
-      case NGHTTP2_INADEQUATE_SECURITY:
+      case inadequateSecurity:
         return new ConnectError(
           "the server reset the stream: INADEQUATE_SECURITY",
           Code.PermissionDenied,
@@ -424,13 +429,11 @@ export class Http2Call
     if (this.#settled) return;
     this.#code = error.code;
     this.#queue = undefined;
-    const stream = this.#stream;
-    if (stream !== undefined) {
-      if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
-    } else {
-      this.shared.channel.remove(this);
-    }
+    // Settled first: the reset closes the stream at once, and `closed` must not settle again.
     this.#settle(error);
+    const stream = this.#stream;
+    if (stream !== undefined) stream.cancel(h2Error.cancel);
+    else this.shared.channel.remove(this);
   }
 
   #unwatch(): void {
@@ -534,33 +537,6 @@ function unavailable(message: string, cause?: unknown): ConnectError {
     undefined,
     new CallNotSent(message, cause === undefined ? undefined : { cause }),
   );
-}
-
-function onResponse(this: StreamWithCall, headers: IncomingHttpHeaders): void {
-  this[callSlot]?.responseArrived(headers);
-}
-function onData(this: StreamWithCall, chunk: Buffer): void {
-  this[callSlot]?.dataArrived(chunk);
-}
-function onTrailers(this: StreamWithCall, trailers: IncomingHttpHeaders): void {
-  this[callSlot]?.trailersArrived(trailers);
-}
-function onClose(this: StreamWithCall): void {
-  this[callSlot]?.closed();
-}
-/** Stream errors are read from the stream's state when it closes. */
-function ignore(): void {}
-
-function drained(stream: ClientHttp2Stream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off("drain", done);
-      stream.off("close", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("close", done);
-  });
 }
 
 /**

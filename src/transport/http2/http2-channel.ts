@@ -18,6 +18,7 @@ import {
 import { parseTarget } from "./parse-target.js";
 import type { Resolver } from "./resolver.js";
 import { Subchannel, type SubchannelListener } from "./subchannel.js";
+import { defaultConnectionSettings } from "./wire/client-connection.js";
 
 /** How an http2 channel finds, connects to and spreads calls over a target's addresses. */
 export interface Http2ChannelOptions {
@@ -125,7 +126,8 @@ export class Http2Channel implements SubchannelListener {
         }
       : undefined;
     this.#config = {
-      origin: `${secure ? "https" : "http"}://${authority}`,
+      scheme: secure ? "https" : "http",
+      authority,
       tls: tlsOptions,
       keepalive: createKeepalive({
         ...(options.keepaliveTimeMs !== undefined && { timeMs: options.keepaliveTimeMs }),
@@ -135,7 +137,7 @@ export class Http2Channel implements SubchannelListener {
         }),
       }),
       idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
-      settings: { enablePush: false },
+      settings: defaultConnectionSettings,
     };
     this.pathPrefix = target.pathPrefix;
     this.#resolver = options.resolver ?? target.resolver;

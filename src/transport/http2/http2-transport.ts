@@ -204,14 +204,15 @@ function startCall(
   ready: boolean,
 ): Promise<UnaryResponse & StreamResponse> {
   let body: Buffer | undefined;
-  if (input === undefined) {
-    try {
+  let headers: string[];
+  try {
+    if (input === undefined) {
       body = frameMessage(codec, codec.normalize(message), shared.maxSendMessageBytes);
-    } catch (error) {
-      return Promise.reject(ConnectError.from(error));
     }
+    headers = requestHeaders(codec.path, header, timeoutMs);
+  } catch (error) {
+    return Promise.reject(ConnectError.from(error));
   }
-  const headers = requestHeaders(codec.path, header, timeoutMs);
   return new Promise<UnaryResponse & StreamResponse>((resolve, reject) => {
     new Http2Call(
       shared,

@@ -1,12 +1,13 @@
 /**
- * An HPACK (RFC 7541) header-block decoder for bench/frame-floor-client.ts: the floor decodes
- * every response header block, as a real client must, so it can check `:status` and
- * `grpc-status` and so its figure includes that work. Hand-written because no kept npm package
- * decodes HPACK (node:http2 does it in nghttp2 and exposes no decoder). Whole representations
- * only: indexed fields, literals with and without indexing or never indexed, dynamic table size
- * updates, Huffman-coded strings. A malformed block throws `HpackError`; after one, the
- * connection's table state is unknown, so the connection must be dropped (RFC 7541 §2.3.2
- * COMPRESSION_ERROR).
+ * An HPACK (RFC 7541) header-block decoder: the http2 transport's connection
+ * (./client-connection.ts) decodes every response header block with it, and the bench's frame
+ * floor does too. Hand-written because no kept npm package decodes HPACK (node:http2 does it in
+ * nghttp2 and exposes no decoder). Whole representations only: indexed fields, literals with
+ * and without indexing or never indexed, dynamic table size updates, Huffman-coded strings. A
+ * malformed block throws `HpackError`; after one, the connection's table state is unknown, so
+ * the connection must be dropped (RFC 7541 §2.3.2 COMPRESSION_ERROR). A well-formed block whose
+ * list is over the limit throws `HeaderListTooLarge` once the whole block is decoded, so the
+ * table stays in step and only that stream need fail.
  */
 import { huffmanCodes, huffmanLengths, staticTable } from "./hpack-tables.js";
 
@@ -14,12 +15,17 @@ export class HpackError extends Error {
   override readonly name = "HpackError";
 }
 
+/** A block decoded in full whose header list is over the limit: a stream error, not a connection one. */
+export class HeaderListTooLarge extends Error {
+  override readonly name = "HeaderListTooLarge";
+}
+
 /** Name/value pairs in block order; names and values as latin1 strings (one char per octet). */
 export type HeaderList = [string, string][];
 
 /** RFC 7541 §4.1: an entry's size is its name and value octets plus 32. */
 const entryOverhead = 32;
-/** SETTINGS_HEADER_TABLE_SIZE's default (RFC 9113 §6.5.2), which the floor never changes. */
+/** SETTINGS_HEADER_TABLE_SIZE's default (RFC 9113 §6.5.2), which protomesh never changes. */
 const defaultTableSize = 4096;
 /** A larger integer than any sane header block needs: a guard against overlong encodings. */
 const maxInteger = 2 ** 24;
@@ -72,10 +78,13 @@ export class HpackDecoder {
         field = this.#literal(block, cursor, 4);
       }
       listBytes += field[0].length + field[1].length + entryOverhead;
-      if (listBytes > this.#maxListBytes) {
-        throw new HpackError(`header list larger than ${this.#maxListBytes} bytes`);
-      }
-      headers.push(field);
+      // Past the limit, fields are still decoded (the table must stay in step) but not kept.
+      if (listBytes <= this.#maxListBytes) headers.push(field);
+    }
+    if (listBytes > this.#maxListBytes) {
+      throw new HeaderListTooLarge(
+        `response header list of ${listBytes} bytes exceeds the limit of ${this.#maxListBytes}`,
+      );
     }
     return headers;
   }
@@ -137,7 +146,14 @@ function readString(block: Uint8Array, cursor: { at: number }): string {
   if (end > block.length) throw new HpackError("string literal cut short");
   const bytes = block.subarray(cursor.at, end);
   cursor.at = end;
-  return huffman ? huffmanDecode(bytes) : Buffer.from(bytes).toString("latin1");
+  return huffman ? huffmanDecode(bytes) : latin1(bytes);
+}
+
+/** Octets as a latin1 string, without a Buffer view where `bytes` is one already. */
+function latin1(bytes: Uint8Array): string {
+  return (
+    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  ).toString("latin1");
 }
 
 /**

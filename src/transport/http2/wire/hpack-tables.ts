@@ -1,7 +1,7 @@
 /**
  * HPACK data from RFC 7541, written out by a one-off script from the RFC's text: the static
  * table (Appendix A) and the Huffman code (Appendix B). Spec data, not code; checked by
- * test/bench/hpack-decoder.test.ts (the RFC's own examples of Appendix C decode with them).
+ * test/transport/http2/hpack-decoder.test.ts (the RFC's own examples of Appendix C decode with them).
  */
 
 /** Appendix A: index i + 1 is `staticTable[i]`, as [name, value]. */

@@ -1,7 +1,12 @@
 import { createServer, type Http2Server } from "node:http2";
 import { type AddressInfo, connect as connectTcp } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { HpackDecoder, HpackError, huffmanDecode } from "../../bench/hpack-decoder.js";
+import {
+  HeaderListTooLarge,
+  HpackDecoder,
+  HpackError,
+  huffmanDecode,
+} from "../../../src/transport/http2/wire/hpack-decoder.js";
 
 const hex = (text: string) => Buffer.from(text, "hex");
 
@@ -72,7 +77,7 @@ const responses: [string, [string, string][]][] = [
   ],
 ];
 
-describe("HpackDecoder (the frame floor's, bench/hpack-decoder.ts)", () => {
+describe("HpackDecoder (src/transport/http2/wire/hpack-decoder.ts)", () => {
   it("decodes RFC 7541's Huffman-coded request examples in order on one table", () => {
     const decoder = new HpackDecoder();
     for (const [block, expected] of requests) expect(decoder.decode(hex(block))).toEqual(expected);
@@ -102,10 +107,14 @@ describe("HpackDecoder (the frame floor's, bench/hpack-decoder.ts)", () => {
     expect(() => huffmanDecode(hex("ffffffff"))).toThrow(/EOS/);
   });
 
-  it("refuses a header list over its size limit", () => {
+  it("refuses a header list over its size limit, with the table kept in step", () => {
     const decoder = new HpackDecoder(4096, 100);
-    // ":authority: www.example.com" is 10 + 15 + 32 = 57 bytes; twice is over 100.
-    expect(() => decoder.decode(hex("418cf1e3c2e5f23a6ba0ab90f4ffbe"))).toThrow(/larger than 100/);
+    // ":authority: www.example.com" (literal, indexed) is 10 + 15 + 32 = 57 bytes; twice is
+    // over 100. The block is still decoded to its end: the entry it added is in the table.
+    const block = hex("418cf1e3c2e5f23a6ba0ab90f4ffbe");
+    expect(() => decoder.decode(block)).toThrow(HeaderListTooLarge);
+    expect(() => decoder.decode(block)).toThrow(/114 bytes exceeds the limit of 100/);
+    expect(decoder.decode(hex("be"))).toEqual([[":authority", "www.example.com"]]);
   });
 
   describe("against node:http2's encoder (nghttp2), on a real connection", () => {
