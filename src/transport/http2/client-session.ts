@@ -112,7 +112,7 @@ export class ClientSession implements ConnectionListener {
   }
 
   settingsArrived(max: number): void {
-    // A limit of 0 would never let a call through: treated as unknown, like node:http2 did.
+    // A limit of 0 would never let a call through: treated as unknown, as node:http2 does.
     this.maxStreams = max <= 0 ? Number.POSITIVE_INFINITY : max;
     if (this.ready) {
       this.owner.sessionReleased(this);

@@ -81,7 +81,8 @@ const defaultResolveIntervalMs = 5 * 60_000;
 const defaultMinResolveIntervalMs = 30_000;
 
 /**
- * A gRPC channel on `node:http2`, the parts grpc-js keeps apart kept apart here too: a
+ * A gRPC channel over HTTP/2 connections of its own framing, the parts grpc-js keeps apart kept
+ * apart here too: a
  * resolver, one subchannel per address (connections with backoff), a load balancer, and
  * outlier detection. Calls pick a session in a few property reads; only calls that find no
  * ready connection are queued, and only those wait (`waitForReady`) or fail fast.

@@ -60,9 +60,11 @@ type Next = Parameters<Interceptor>[0];
 const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
 
 /**
- * gRPC on `node:http2` as a Connect `Transport`, written by hand because the libraries measure
- * too slow on this path (see the README's Transports section): grpc-js spends most of a call's
- * client CPU in its per-call filter stack, connect-node in its async-iterable pipeline. All four
+ * gRPC over HTTP/2 as a Connect `Transport`, written by hand because the libraries measure too
+ * slow on this path (see the README's Transports section): grpc-js spends most of a call's
+ * client CPU in its per-call filter stack, connect-node in its async-iterable pipeline, and
+ * node:http2's client in its per-stream Duplex and AsyncResource, so the frames are written and
+ * read here too (./wire/client-connection.ts), on a `node:net` or `node:tls` socket. All four
  * call kinds; `grpc-timeout` deadlines; cancellation as RST_STREAM(CANCEL); `-bin` metadata;
  * `grpc-status-details-bin` as error details; gzip responses; size limits; trailers-only
  * responses; and an `Unavailable` whose `failedBeforeSending` is true for calls no server saw.
