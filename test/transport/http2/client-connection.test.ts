@@ -376,3 +376,30 @@ describe("frames a well-behaved server would not send (raw socket)", () => {
     expect(connection.destroyed).toBe(false);
   });
 });
+
+describe("a peer that stops reading", () => {
+  it("holds what is buffered for the socket to a few MiB, however large the peer's windows", async () => {
+    const port = await rawServer((socket) => {
+      // Windows as large as HTTP/2 allows, then never read again.
+      socket.write(rawFrame(4, 0, 0, Buffer.from([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+      socket.write(rawFrame(8, 0, 0, Buffer.from([0x7f, 0xff, 0x00, 0x00])));
+      socket.pause();
+    });
+    const { connection } = await connectTo(port);
+    const sink = new Recorder();
+    const stream = connection.request(post("/upload"), sink);
+    await sleep(100); // the server's SETTINGS and WINDOW_UPDATE have arrived
+    const chunk = Buffer.alloc(1024 * 1024);
+    let accepted = 0;
+    for (let turn = 0; turn < 40; turn++) {
+      // Bounded, so a connection that never says wait fails the test rather than hanging it.
+      for (let i = 0; i < 64 && stream.write(chunk); i++) accepted += chunk.length;
+      await sleep(10);
+    }
+    // 40 turns offered 40+ MiB; the socket's buffer (4 MiB), the kernel's and one turn's write
+    // bound what was taken.
+    expect(accepted).toBeLessThan(24 * 1024 * 1024);
+    expect(stream.pendingBytes).toBeGreaterThan(0);
+    expect(connection.destroyed).toBe(false);
+  });
+});
