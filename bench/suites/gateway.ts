@@ -34,8 +34,12 @@
  * run. `BENCH_GATEWAY_SECONDS` shortens the runs (a smoke
  * check that the suite works end to end; its figures mean nothing).
  *
- * Where the gateway's time goes (CPU profile of the compiled gateway under REST GET over h2c;
- * table in README, "Gateway" → "Where the time goes"): with the lean HTTP/2 path, about 27%
+ * Where the gateway's time goes, with the upstream client on the http2 transport's own framing
+ * (CPU profile of the compiled gateway under REST GET over h2c, self time by module, shares of
+ * busy time): node internals 28% (mostly the REST side's http2 core and streams), native 22%,
+ * GC 17%, the upstream client (src/transport, src/resilience, src/context, cockatiel) 15%,
+ * protobuf-es 9%, the gateway's own modules 7%, log and metrics 1%. Before that (README, "Gateway" → "Where the time goes"), with node:http2's client and the
+ * lean HTTP/2 path: about 27%
  * is the upstream call (src/transport's http2 engine, src/resilience, cockatiel), 22% native
  * (nghttp2, unattributed), 18% GC, 17% node internals (http2 core, streams, ticks; 26% before,
  * with node's compat request/response per call), 10% the gateway's own modules, 5%
