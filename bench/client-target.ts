@@ -75,7 +75,7 @@ function makeCall(): () => Promise<unknown> {
         });
     }
     case "frames": {
-      // No node:http2: frames written and read by hand on a socket (bench/frame-floor-client.ts).
+      // The http2 transport's wire alone, no channel or call (bench/frame-floor-client.ts).
       const client = new FrameFloorClient(port, echoPath);
       return async () =>
         fromBinary(EchoMessageSchema, await client.call(toBinary(EchoMessageSchema, echoRequest)));

@@ -3,7 +3,7 @@
  * of acme.order.v1.OrderService), `gateway UPSTREAM_PORT` (createGateway in front of it),
  * `bare-proxy UPSTREAM_PORT` (the floor: a minimal hand-written node:http2 REST→gRPC
  * pass-through of GET /v1/orders/{order_id}), `frame-proxy UPSTREAM_PORT` (the same, calling
- * upstream through bench/frame-floor-client.ts instead of node:http2), `connect-node` (raw
+ * upstream on the http2 transport's own wire, bench/frame-floor-client.ts), `connect-node` (raw
  * connect-node serving the same calls), or `rate URL RPS SECONDS [BODY_FILE]` (an open-loop load generator at a fixed
  * request rate, for latency below saturation). The suite compiles it with tsc
  * (bench/tsconfig.targets.json) and runs `node .tmp/bench-targets/bench/gateway-target.js
@@ -167,8 +167,8 @@ function http2Upstream(port: number): Upstream {
 }
 
 /**
- * GetOrder over bench/frame-floor-client.ts (frames written and read by hand, no node:http2 on
- * this side): what the hop upstream would cost without node:http2's client machinery.
+ * GetOrder over bench/frame-floor-client.ts (the http2 transport's own wire, no node:http2 on
+ * this side): what the hop upstream costs without node:http2's client machinery.
  */
 function framedUpstream(port: number): Upstream {
   const client = new FrameFloorClient(port, getOrderPath);

@@ -7,13 +7,12 @@
  * the http2 and the grpc-js transports — all against the protomesh server. One more row pairs
  * the bare client with the bare server, for the per-hop figure.
  *
- * The floor under node:http2 (row `frame_floor`, bench/frame-floor-client.ts): unary calls whose
- * HTTP/2 frames the client writes and reads itself on a socket, every response header block
- * decoded (HPACK, bench/hpack-decoder.ts) and `:status` and `grpc-status` checked. It is a
- * bound, not a client (one cleartext connection, no deadline, cancellation or keepalive): what is
- * left per call once node:http2's client machinery (a Duplex per stream, an AsyncResource and
- * bind per request(), header objects, events) is gone. `frame_floor_cpu_vs_bare_http2` says how
- * far below the bare node:http2 client a client that writes its own frames could go.
+ * The floor (row `frame_floor`, bench/frame-floor-client.ts): unary calls on the http2
+ * transport's own HTTP/2 connection (src/transport/http2/wire/) with nothing of the transport
+ * around it — no channel, call state, deadline, codec or policy — `:status`, `grpc-status` and
+ * the message framing checked. It is a bound, not a client: what the wire alone costs per call,
+ * so the protomesh client's distance from it is what the rest of a call costs, and
+ * `frame_floor_cpu_vs_bare_http2` is how far below node:http2's client the wire itself sits.
  */
 import type { BenchReport, BenchRunOptions, BenchSuite } from "../bench-suite.js";
 import { type ClientResult, runClient } from "../client-load.js";
@@ -62,7 +61,7 @@ const scenarios: readonly Scenario[] = [
   },
   {
     key: "frame_floor",
-    label: "frames by hand on a socket, no node:http2 (floor)",
+    label: "the transport's own HTTP/2 wire alone, no node:http2 (floor)",
     client: "frames",
     server: "protomesh",
   },

@@ -18,8 +18,8 @@
  * = gateway CPU ÷ bare proxy CPU per call (what the features and layers cost over node:http2
  * itself), and `bare_proxy_cpu_vs_connect_node_json` = (bare proxy + upstream) ÷ connect-node:
  * the lowest the target's ratio could go with this upstream. The frame proxy
- * (`frame-proxy`) is the bare proxy calling upstream through bench/frame-floor-client.ts, frames
- * written and read by hand with no node:http2 client: `frame_proxy_cpu_vs_bare_proxy` is what
+ * (`frame-proxy`) is the bare proxy calling upstream through bench/frame-floor-client.ts, the
+ * http2 transport's own wire with no node:http2 client: `frame_proxy_cpu_vs_bare_proxy` is what
  * node:http2's client machinery costs a proxy, and `frame_proxy_cpu_vs_connect_node_json` the
  * lowest the target's ratio could go with a client that writes its own frames.
  *
@@ -314,7 +314,7 @@ export const suite: BenchSuite = {
         ["REST POST /v1/orders via gateway", restPost],
         ["REST GET /v1/orders/{id} via gateway", restGet],
         ["REST GET /v1/orders/{id} via bare node:http2 proxy (floor)", bareGet],
-        ["REST GET /v1/orders/{id} via bare proxy, hand-framed upstream client (floor)", frameGet],
+        ["REST GET /v1/orders/{id} via bare proxy, the transport's wire as upstream client (floor)", frameGet],
         [
           `REST GET via gateway at ${rate} req/s (open loop)`,
           { ...restGetAtRate, cpuUsPerCall: {} },

@@ -424,15 +424,8 @@ export class ClientConnection implements StreamHost {
     }
     const stream = this.#streamFor(id, "DATA");
     if (stream === undefined) return;
-    let body = payload;
-    if (flags & flag.padded) {
-      const padding = payload[0] ?? 0;
-      if (length === 0 || padding >= length) {
-        this.#connectionError(h2Error.protocol, "DATA padding longer than the frame");
-        return;
-      }
-      body = payload.subarray(1, length - padding);
-    }
+    const body = flags & flag.padded ? this.#unpad(payload, "DATA") : payload;
+    if (body === undefined) return;
     if (stream.remoteEnded) {
       this.reset(stream, h2Error.streamClosed, "protocol error: DATA after the end of the stream");
       return;
@@ -457,6 +450,16 @@ export class ClientConnection implements StreamHost {
     if (end && !stream.closed) this.#remoteEnded(stream);
   }
 
+  /** A padded frame's content; undefined, the connection failed, if the padding overruns it. */
+  #unpad(payload: Buffer, what: string): Buffer | undefined {
+    const padding = payload[0] ?? 0;
+    if (payload.length === 0 || padding >= payload.length) {
+      this.#connectionError(h2Error.protocol, `${what} padding longer than the frame`);
+      return undefined;
+    }
+    return payload.subarray(1, payload.length - padding);
+  }
+
   #returnCredit(stream: ClientStream): void {
     this.#queueFrame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
     stream.receiveWindow += stream.unreturned;
@@ -468,15 +471,8 @@ export class ClientConnection implements StreamHost {
       this.#connectionError(h2Error.protocol, "HEADERS on stream 0");
       return;
     }
-    let fragment = payload;
-    if (flags & flag.padded) {
-      const padding = payload[0] ?? 0;
-      if (payload.length === 0 || padding >= payload.length) {
-        this.#connectionError(h2Error.protocol, "HEADERS padding longer than the frame");
-        return;
-      }
-      fragment = payload.subarray(1, payload.length - padding);
-    }
+    let fragment = flags & flag.padded ? this.#unpad(payload, "HEADERS") : payload;
+    if (fragment === undefined) return;
     if (flags & flag.priority) {
       if (fragment.length < 5) {
         this.#connectionError(h2Error.frameSize, "HEADERS too short for its priority");
