@@ -314,7 +314,10 @@ export const suite: BenchSuite = {
         ["REST POST /v1/orders via gateway", restPost],
         ["REST GET /v1/orders/{id} via gateway", restGet],
         ["REST GET /v1/orders/{id} via bare node:http2 proxy (floor)", bareGet],
-        ["REST GET /v1/orders/{id} via bare proxy, the transport's wire as upstream client (floor)", frameGet],
+        [
+          "REST GET /v1/orders/{id} via bare proxy, the transport's wire as upstream client (floor)",
+          frameGet,
+        ],
         [
           `REST GET via gateway at ${rate} req/s (open loop)`,
           { ...restGetAtRate, cpuUsPerCall: {} },
