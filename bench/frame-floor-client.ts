@@ -5,12 +5,13 @@
  * channel, load balancing, call state, deadline, codec, abort watch or policy. So its figure is
  * what the wire alone costs per call, and the protomesh client's distance from it is what the
  * rest of a call costs. A measuring instrument, not a client: one cleartext connection, the
- * echo's request headers only, one uncompressed message each way, and calls beyond the server's
+ * transport's request headers for a call without metadata, one uncompressed message each way, and calls beyond the server's
  * SETTINGS_MAX_CONCURRENT_STREAMS wait for a slot. Every response's `:status`, `grpc-status` and
  * message framing are checked.
  */
 import type { IncomingHttpHeaders } from "node:http2";
 import { connect } from "node:net";
+import { requestHeaders } from "../src/transport/http2/request-headers.js";
 import {
   ClientConnection,
   type ConnectionListener,
@@ -26,18 +27,8 @@ export class FrameFloorClient implements ConnectionListener {
   #failure: Error | undefined;
 
   constructor(port: number, path: string) {
-    this.#fields = [
-      ":method",
-      "POST",
-      ":path",
-      path,
-      "content-type",
-      "application/grpc",
-      "te",
-      "trailers",
-      "user-agent",
-      "protomesh-frame-floor/0.2",
-    ];
+    // The transport's own request headers for a call with no metadata and no deadline.
+    this.#fields = requestHeaders(path, undefined, undefined);
     const authority = `127.0.0.1:${port}`;
     this.#connection = new ClientConnection(
       connect(port, "127.0.0.1"),
