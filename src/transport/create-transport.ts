@@ -10,9 +10,9 @@ import { createHttp2Transport, type Http2TransportOptions } from "./http2/index.
  * A transport, picked by `kind`: `http2` (protomesh's lean gRPC engine, HTTP/2 framed by
  * itself on `node:net`/`node:tls`, with its own channel: resolution, pick_first/round_robin,
  * backoff, keepalive, outlier detection), `grpc-js`, or `connect-node`. Default `http2`: in the
- * client benchmark (fresh compiled processes, same run) it carried 2.78× the calls of a raw
- * grpc-js client at 6.95× less CPU per call, where our grpc-js transport carried 0.98× raw
- * grpc-js and connect-node's gRPC transport about 0.46×. `grpc-js` stays for xDS and whatever it
+ * client benchmark (fresh compiled processes, same run) it carried 2.77× the calls of a raw
+ * grpc-js client at 6.61× less CPU per call, where our grpc-js transport carried 1.05× raw
+ * grpc-js and connect-node's gRPC transport about 0.50×. `grpc-js` stays for xDS and whatever it
  * alone does. Every kind takes a `target` or a `baseUrl` (`http://host:port`, or `https://` for
  * TLS), so switching kind is a one-word change.
  */
