@@ -35,7 +35,6 @@ export interface CallShared {
   readonly maxSendMessageBytes: number;
 }
 
-const inadequateSecurity = 0xc;
 /** Pause the response stream while this many messages wait for the caller. */
 const queueHighWater = 16;
 /** Codes that say an endpoint is unwell (outlier detection counts them as failures). */
@@ -377,8 +376,9 @@ export class Http2Call
     }
     // This side failed the stream: the response broke the protocol.
     if (stream.error !== undefined) return new ConnectError(stream.error, Code.Internal);
-    const connection = session.connection;
-    if (connection.destroyed && code !== h2Error.cancel) {
+    // The connection closes its streams synchronously, so a stream that closed with it was not
+    // reset by the server first.
+    if (session.connection.destroyed) {
       const reason = session.error?.message ?? "the connection was lost";
       return new ConnectError(
         `connection lost: ${reason}`,
@@ -392,21 +392,13 @@ export class Http2Call
       case h2Error.refusedStream:
         return new ConnectError("the server refused the stream", Code.Unavailable);
       case h2Error.cancel:
-        return connection.destroyed
-          ? new ConnectError(
-              "connection lost",
-              Code.Unavailable,
-              undefined,
-              undefined,
-              session.error,
-            )
-          : new ConnectError("the server cancelled the call (RST_STREAM CANCEL)", Code.Canceled);
+        return new ConnectError("the server cancelled the call (RST_STREAM CANCEL)", Code.Canceled);
       case h2Error.enhanceYourCalm:
         return new ConnectError(
           "the server reset the stream: ENHANCE_YOUR_CALM",
           Code.ResourceExhausted,
         );
-      case inadequateSecurity:
+      case h2Error.inadequateSecurity:
         return new ConnectError(
           "the server reset the stream: INADEQUATE_SECURITY",
           Code.PermissionDenied,

@@ -79,7 +79,6 @@ const flag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4, padded: 0x8, priority:
 export const h2Error = {
   noError: 0x0,
   protocol: 0x1,
-  internal: 0x2,
   flowControl: 0x3,
   streamClosed: 0x5,
   frameSize: 0x6,
@@ -87,9 +86,9 @@ export const h2Error = {
   cancel: 0x8,
   compression: 0x9,
   enhanceYourCalm: 0xb,
+  inadequateSecurity: 0xc,
 } as const;
 const setting = {
-  headerTableSize: 1,
   enablePush: 2,
   maxConcurrentStreams: 3,
   initialWindowSize: 4,
