@@ -178,9 +178,13 @@ function framedUpstream(port: number): Upstream {
 }
 
 /**
- * Open-loop load at a fixed rate on one HTTP/2 session: request i is due at start + i/rate
- * and its latency counts from then (so a stalled server's queueing shows, no coordinated
- * omission). Sends `{ latenciesUs, failed }` on the IPC channel.
+ * Open-loop load at a fixed rate on one HTTP/2 session: request i is due at start + i/rate and
+ * is sent at the first timer tick after that, whatever is still in flight (so a stalled
+ * server's queueing shows, no coordinated omission). Its latency counts from when it is sent,
+ * not from when it was due: the ticks come a millisecond or more apart (setTimeout), and
+ * counting from the due time added about 1 ms of the generator's own lateness to every call,
+ * which pulled the two paths' p50s towards each other. Sends `{ latenciesUs, failed }` on the
+ * IPC channel.
  */
 async function runFixedRate(
   url: string,
@@ -204,7 +208,8 @@ async function runFixedRate(
   let settled = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
-    const send = (due: number) => {
+    const send = () => {
+      const sentAt = performance.now();
       const req = session.request(headers);
       let status = 0;
       req.on("response", (h) => {
@@ -212,7 +217,7 @@ async function runFixedRate(
       });
       req.on("data", () => {});
       const done = () => {
-        if (status === 200) latenciesUs.push((performance.now() - due) * 1000);
+        if (status === 200) latenciesUs.push((performance.now() - sentAt) * 1000);
         else failed++;
         if (++settled === total) resolve();
       };
@@ -222,7 +227,7 @@ async function runFixedRate(
     const tick = () => {
       const now = performance.now();
       while (sent < total && start + (sent * 1000) / rate <= now) {
-        send(start + (sent * 1000) / rate);
+        send();
         sent++;
       }
       if (sent < total) setTimeout(tick, 0);

@@ -88,8 +88,9 @@ function listener() {
 
 async function connectTo(port: number) {
   const { seen, events } = listener();
+  const socket = connect(port, "127.0.0.1");
   const connection = new ClientConnection(
-    connect(port, "127.0.0.1"),
+    socket,
     "http",
     `127.0.0.1:${port}`,
     defaultConnectionSettings,
@@ -97,7 +98,7 @@ async function connectTo(port: number) {
   );
   cleanups.push(() => connection.destroy());
   await seen.ready;
-  return { connection, seen };
+  return { connection, seen, socket };
 }
 
 async function nodeServer(
@@ -181,6 +182,34 @@ describe("flow control against node:http2", () => {
     await sink.done;
     expect(seen).toBe(big);
     expect(sink.headers?.["x-back"]).toBe(big);
+  });
+
+  it("starts writing a busy turn's requests before the turn ends, in writes of 4 KiB or more", async () => {
+    const port = await nodeServer((stream) => {
+      stream.respond({ ":status": 200 });
+      stream.end("ok");
+    });
+    const { connection, socket } = await connectTo(port);
+    const writes: number[] = [];
+    const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+    socket.write = ((chunk: Buffer) => {
+      writes.push(chunk.length);
+      return write(chunk);
+    }) as typeof socket.write;
+    // 200 calls made in one turn, as a gateway does with a burst of requests.
+    const sinks = Array.from({ length: 200 }, (_, i) => {
+      const sink = new Recorder();
+      connection.request(post(`/call/${i}`), sink).end();
+      return sink;
+    });
+    const writtenInTurn = writes.length;
+    await Promise.all(sinks.map((sink) => sink.done));
+    expect(writtenInTurn).toBeGreaterThan(0);
+    // Not a write per frame: every write but the turn's last carries at least 4 KiB.
+    expect(writes.slice(0, -1).every((n) => n >= 4096)).toBe(true);
+    expect(
+      sinks.filter((sink) => sink.headers?.[":status"] !== "200" || sink.body.toString() !== "ok"),
+    ).toEqual([]);
   });
 
   it("close() lets the open stream finish, then sends GOAWAY and closes", async () => {
