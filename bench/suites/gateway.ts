@@ -8,9 +8,11 @@
  * ÷ raw connect-node's CPU per Connect JSON call (target ≤ 1.0), the same for POST, and
  * `gateway_rest_p50_vs_direct` = REST GET p50 ÷ direct Connect JSON p50 (target ≤ 1.5).
  * Under this saturating closed loop p50 ≈ in-flight ÷ throughput, so that ratio is nearly
- * the throughput ratio; `gateway_rest_p50_vs_direct_at_<N>rps` (extra, not the issue's)
- * compares the two p50s under an open-loop load of `BENCH_GATEWAY_RATE` requests/s
- * (default 1000, well below either path's saturation), which is latency proper.
+ * the throughput ratio, and it cannot fall below the gateway's CPU per call ÷ the lone
+ * upstream's (the gateway has one core; in three runs it sat just above that quotient);
+ * `gateway_rest_p50_vs_direct_at_<N>rps` (extra, not the issue's) compares the two p50s
+ * under an open-loop load of `BENCH_GATEWAY_RATE` requests/s (default 1000, well below
+ * either path's saturation, each call timed from its send), which is latency proper.
  *
  * The floor: a bare node:http2 REST→gRPC pass-through (bench/gateway-target.ts `bare-proxy`:
  * route match by hand, protobuf-es encode, one HTTP/2 session upstream, gRPC framing, decode,
