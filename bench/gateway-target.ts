@@ -182,8 +182,8 @@ function framedUpstream(port: number): Upstream {
  * is sent at the first timer tick after that, whatever is still in flight (so a stalled
  * server's queueing shows, no coordinated omission). Its latency counts from when it is sent,
  * not from when it was due: the ticks come a millisecond or more apart (setTimeout), and
- * counting from the due time added about 1 ms of the generator's own lateness to every call,
- * which pulled the two paths' p50s towards each other. Sends `{ latenciesUs, failed }` on the
+ * counting from the due time added up to that much of the generator's own lateness to every
+ * call, which pulled the two paths' p50s towards each other. Sends `{ latenciesUs, failed }` on the
  * IPC channel.
  */
 async function runFixedRate(
