@@ -104,7 +104,7 @@ const maxWindow = 2 ** 31 - 1;
 const maxStreamId = 2 ** 31 - 1;
 /** The frames this side accepts: SETTINGS_MAX_FRAME_SIZE, left at its default. */
 const maxReceiveFrame = defaultMaxFrame;
-/** Above this many unsent bytes in the socket (or queued for it), DATA waits. */
+/** Above this many unsent bytes in the socket's buffer, DATA waits. */
 const socketHighWater = 4 * 1024 * 1024;
 /**
  * Queued frames are written before the turn ends once this many bytes wait: about 20 small
@@ -159,6 +159,11 @@ export class ClientConnection implements StreamHost {
   #outbox: Buffer[] = [];
   #outboxBytes = 0;
   #flushQueued = false;
+  /**
+   * The socket's buffer is past `socketHighWater`: no DATA is framed until it drains, so memory
+   * stays bounded when the peer's windows are large and the network is slow. (The outbox never
+   * holds more than `earlyWriteBytes`, so the socket's buffer is the only place it can pile up.)
+   */
   #socketBlocked = false;
   /** Streams with DATA waiting for a window or for the socket. */
   #blocked = new Set<ClientStream>();
@@ -282,7 +287,7 @@ export class ClientConnection implements StreamHost {
   flush(stream: ClientStream): void {
     while (stream.pendingBytes > 0) {
       const allowance = Math.min(this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
-      if (allowance <= 0 || this.#congested()) {
+      if (allowance <= 0 || this.#socketBlocked) {
         this.#blocked.add(stream);
         return;
       }
@@ -827,18 +832,9 @@ export class ClientConnection implements StreamHost {
   #unblock(): void {
     if (this.#blocked.size === 0) return;
     for (const stream of [...this.#blocked]) {
-      if (this.#sendWindow <= 0 || this.#congested()) return;
+      if (this.#sendWindow <= 0 || this.#socketBlocked) return;
       this.flush(stream);
     }
-  }
-
-  /**
-   * Too much is waiting to be written — in the socket's buffer, or queued for this turn's
-   * write — for DATA to be framed now: memory stays bounded when the peer's windows are large
-   * and the network is slow.
-   */
-  #congested(): boolean {
-    return this.#socketBlocked || this.#outboxBytes >= socketHighWater;
   }
 
   #socketDrained(): void {
