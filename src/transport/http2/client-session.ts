@@ -6,8 +6,8 @@ import {
   ClientConnection,
   type ConnectionListener,
   type ConnectionSettings,
-  h2Error,
 } from "./wire/client-connection.js";
+import { h2Error } from "./wire/frames.js";
 
 /** What every session of a channel shares. */
 export interface SessionConfig {

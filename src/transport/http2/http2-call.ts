@@ -21,8 +21,8 @@ import type { ClientSession } from "./client-session.js";
 import { type FrameSink, GrpcFrameDecoder } from "./grpc-frame-decoder.js";
 import type { Http2Channel, PendingCall } from "./http2-channel.js";
 import { fillFromIncoming, incomingHeaders } from "./incoming-headers.js";
-import { h2Error } from "./wire/client-connection.js";
 import type { ClientStream, StreamSink } from "./wire/client-stream.js";
+import { h2Error } from "./wire/frames.js";
 
 type Message = MessageShape<DescMessage>;
 

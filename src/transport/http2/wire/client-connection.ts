@@ -29,6 +29,25 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import type { Socket } from "node:net";
 import { ClientStream, type StreamHost, type StreamSink } from "./client-stream.js";
+import {
+  defaultMaxFrame,
+  defaultWindow,
+  fieldProblem,
+  flag,
+  frame,
+  frameHeader,
+  goawayFrame,
+  h2Error,
+  headerBytes,
+  maxStreamId,
+  maxWindow,
+  noPayload,
+  preface,
+  setting,
+  u32,
+  unpadded,
+  writeFrameHeader,
+} from "./frames.js";
 import { type HeaderList, HeaderListTooLarge, HpackDecoder } from "./hpack-decoder.js";
 import { encodeConnectionFields, encodeHeaderBlock, frameHeaderRoom } from "./hpack-encoder.js";
 
@@ -64,44 +83,6 @@ export const defaultConnectionSettings: ConnectionSettings = {
   maxHeaderListBytes: 64 * 1024,
 };
 
-const frame = {
-  data: 0,
-  headers: 1,
-  priority: 2,
-  rstStream: 3,
-  settings: 4,
-  pushPromise: 5,
-  ping: 6,
-  goaway: 7,
-  windowUpdate: 8,
-  continuation: 9,
-} as const;
-const flag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4, padded: 0x8, priority: 0x20 } as const;
-/** RFC 9113 §7 error codes. */
-export const h2Error = {
-  noError: 0x0,
-  protocol: 0x1,
-  flowControl: 0x3,
-  streamClosed: 0x5,
-  frameSize: 0x6,
-  refusedStream: 0x7,
-  cancel: 0x8,
-  compression: 0x9,
-  enhanceYourCalm: 0xb,
-  inadequateSecurity: 0xc,
-} as const;
-const setting = {
-  enablePush: 2,
-  maxConcurrentStreams: 3,
-  initialWindowSize: 4,
-  maxFrameSize: 5,
-  maxHeaderListSize: 6,
-} as const;
-const headerBytes = 9;
-const defaultWindow = 65_535;
-const defaultMaxFrame = 16_384;
-const maxWindow = 2 ** 31 - 1;
-const maxStreamId = 2 ** 31 - 1;
 /** The frames this side accepts: SETTINGS_MAX_FRAME_SIZE, left at its default. */
 const maxReceiveFrame = defaultMaxFrame;
 /** Above this many unsent bytes in the socket's buffer, DATA waits. */
@@ -113,16 +94,6 @@ const socketHighWater = 4 * 1024 * 1024;
 const earlyWriteBytes = 4 * 1024;
 /** How long a closing connection waits for its last frames to be written. */
 const endGraceMs = 1_000;
-const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-const noPayload = Buffer.alloc(0);
-/** Fields HTTP/2 forbids in a message (RFC 9113 §8.2.2). */
-const connectionSpecific = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
 /** Fields read as one value: a repeat is dropped, the first kept. */
 const singleValued = new Set([
   ":status",
@@ -463,12 +434,10 @@ export class ClientConnection implements StreamHost {
 
   /** A padded frame's content; undefined, the connection failed, if the padding overruns it. */
   #unpad(payload: Buffer, what: string): Buffer | undefined {
-    const padding = payload[0] ?? 0;
-    if (payload.length === 0 || padding >= payload.length) {
+    const body = unpadded(payload);
+    if (body === undefined)
       this.#connectionError(h2Error.protocol, `${what} padding longer than the frame`);
-      return undefined;
-    }
-    return payload.subarray(1, payload.length - padding);
+    return body;
   }
 
   #returnCredit(stream: ClientStream): void {
@@ -934,58 +903,10 @@ function trailerFields(fields: HeaderList): IncomingHttpHeaders | string {
   return trailers;
 }
 
-function fieldProblem(name: string, value: string): string | undefined {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return `upper-case field name ${name}`;
-  }
-  if (connectionSpecific.has(name)) return `connection-specific field ${name}`;
-  if (name === "te" && value !== "trailers") return `te: ${value}`;
-  return undefined;
-}
-
 function add(headers: IncomingHttpHeaders, name: string, value: string): void {
   const previous = headers[name];
   if (previous === undefined) headers[name] = value;
   else if (singleValued.has(name)) return;
   else if (Array.isArray(previous)) previous.push(value);
   else headers[name] = [previous, value];
-}
-
-function writeFrameHeader(
-  out: Buffer,
-  at: number,
-  length: number,
-  type: number,
-  flags: number,
-  id: number,
-): void {
-  out[at] = length >>> 16;
-  out[at + 1] = (length >>> 8) & 0xff;
-  out[at + 2] = length & 0xff;
-  out[at + 3] = type;
-  out[at + 4] = flags;
-  out.writeUInt32BE(id, at + 5);
-}
-
-function frameHeader(length: number, type: number, flags: number, id: number): Buffer {
-  const out = Buffer.allocUnsafe(headerBytes);
-  writeFrameHeader(out, 0, length, type, flags, id);
-  return out;
-}
-
-function u32(value: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt32BE(value, 0);
-  return out;
-}
-
-function goawayFrame(code: number, message: string): Buffer {
-  const debug = Buffer.from(message, "utf8");
-  const out = Buffer.allocUnsafe(headerBytes + 8 + debug.length);
-  writeFrameHeader(out, 0, 8 + debug.length, frame.goaway, 0, 0);
-  out.writeUInt32BE(0, headerBytes);
-  out.writeUInt32BE(code, headerBytes + 4);
-  debug.copy(out, headerBytes + 8);
-  return out;
 }
