@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { FrontExchange } from "./front-exchange.js";
 
 /** Cross-origin access for browsers. Default: no origin allowed (same-origin pages only). */
 export interface GatewayCorsOptions {
@@ -36,9 +35,6 @@ const exposedHeaders = [
   "x-request-id",
 ];
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
-
 /** Answers preflights and sets CORS response headers; built once from the options. */
 export class Cors {
   private readonly origins: ReadonlySet<string>;
@@ -58,28 +54,29 @@ export class Cors {
    * Sets the headers for an allowed origin. Returns true when the request was a preflight and
    * has been answered (204 for an allowed origin, 403 otherwise).
    */
-  handle(request: Request, response: Response): boolean {
-    const origin = request.headers.origin;
+  handle(exchange: FrontExchange): boolean {
+    const headers = exchange.headers;
+    const origin = headers.origin;
     const preflight =
-      request.method === "OPTIONS" &&
-      request.headers["access-control-request-method"] !== undefined;
+      exchange.method === "OPTIONS" && headers["access-control-request-method"] !== undefined;
     const allowed = origin !== undefined && (this.any || this.origins.has(origin));
     if (allowed) {
-      response.setHeader("access-control-allow-origin", this.any ? "*" : origin);
-      if (!this.any) response.setHeader("vary", "Origin");
-      response.setHeader("access-control-expose-headers", this.exposeHeaders);
+      exchange.setHeader("access-control-allow-origin", this.any ? "*" : origin);
+      if (!this.any) exchange.setHeader("vary", "Origin");
+      exchange.setHeader("access-control-expose-headers", this.exposeHeaders);
     }
     if (!preflight) return false;
     if (!allowed) {
-      response.statusCode = 403;
-      response.end();
+      exchange.discard();
+      exchange.send(403, undefined, "");
       return true;
     }
-    response.statusCode = 204;
-    response.setHeader("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-    response.setHeader("access-control-allow-headers", this.allowHeaders);
-    response.setHeader("access-control-max-age", this.maxAge);
-    response.end();
+    exchange.discard();
+    exchange.send(204, undefined, "", {
+      "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+      "access-control-allow-headers": this.allowHeaders,
+      "access-control-max-age": this.maxAge,
+    });
     return true;
   }
 }

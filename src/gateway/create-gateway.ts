@@ -1,26 +1,13 @@
 import { createServer as createHttp1Server } from "node:http";
 import {
-  createServer as createHttp2Server,
-  createSecureServer,
-  type Http2SecureServer,
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from "node:http2";
-import {
   type AddressInfo,
   createServer as createNetServer,
   type Server as NetServer,
   type Socket,
 } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { DescMethod, Registry as TypeRegistry } from "@bufbuild/protobuf";
-import { Code, createContextValues, type Transport } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import {
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
+import { Code, type Transport } from "@connectrpc/connect";
 import { type Logger, pino } from "pino";
 import type { Registry } from "prom-client";
 import { createServerAuth, type MethodCheck, type ServerAuthOptions } from "../auth/index.js";
@@ -33,25 +20,32 @@ import {
   createCallObserver,
   createServerMetrics,
 } from "../observe/index.js";
-import { createConnectRoutes, peerKey } from "./connect-routes.js";
+import {
+  defaultServerSettings,
+  ServerConnection,
+  type ServerConnectionSettings,
+} from "../transport/http2/wire/server-connection.js";
+import type { ServerStream } from "../transport/http2/wire/server-stream.js";
+import { createConnectRoutes } from "./connect-routes.js";
 import { Cors, type GatewayCorsOptions } from "./cors.js";
 import { forwardedHeaderNames } from "./forward-headers.js";
+import type { FrontExchange } from "./front-exchange.js";
 import { gatewayDefaults } from "./gateway-defaults.js";
 import {
+  failureAnswer,
   GatewayFailure,
   type NodeRequest,
   type NodeResponse,
   notFound,
-  sendStatusJson,
 } from "./gateway-failure.js";
-import { grpcWebTextRequest, grpcWebTextResponse, isGrpcWebText } from "./grpc-web-text.js";
+import { isGrpcWebText } from "./grpc-web-text.js";
+import { NodeExchange } from "./node-exchange.js";
 import { buildOpenApi } from "./openapi.js";
-import { NodeExchange } from "./rest/node-exchange.js";
 import { RouteTable } from "./rest/route-table.js";
 import { type RestContext, type RestRoute, serveRest } from "./rest/serve-rest.js";
-import { StreamExchange } from "./rest/stream-exchange.js";
 import { type GatewayUpstream, resolveUpstreams } from "./upstream.js";
 import { UpstreamHealth } from "./upstream-health.js";
+import { WireExchange } from "./wire-exchange.js";
 
 export interface GatewayOptions {
   /** The services behind the gateway and where they listen. */
@@ -181,110 +175,101 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
   let openapi: string | undefined;
 
-  const handle = (request: NodeRequest, response: NodeResponse): void => {
-    if (cors.handle(request, response)) return;
-    const url = request.url ?? "/";
+  /** Every request, whichever server carried it: CORS, then Connect, endpoints, REST, 404/405. */
+  const dispatch = (exchange: FrontExchange): void => {
+    if (cors.handle(exchange)) return;
+    const url = exchange.url;
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    const method = request.method ?? "GET";
-    const headers = request.headers;
+    const method = exchange.method;
+    const headers = exchange.headers;
     const requestId = correlationIdFrom(
       headers[correlationIdHeader] as string | undefined,
       headers.traceparent as string | undefined,
     );
     // Connect and gRPC-Web handlers read it back from the request headers.
     headers[correlationIdHeader] = requestId;
-    response.setHeader(correlationIdHeader, requestId);
+    exchange.setHeader(correlationIdHeader, requestId);
     const connect = connectPaths.get(path);
     if (connect) {
-      serveConnect(connect, request, response);
+      exchange.serveConnect(connect, isGrpcWebText(headers["content-type"] as string | undefined));
       return;
     }
     if (method === "GET") {
       if (path === metricsPath) {
-        serveText(response, metrics.registry.metrics(), metrics.registry.contentType);
+        exchange.discard();
+        metrics.registry.metrics().then(
+          (text) => exchange.send(200, metrics.registry.contentType, text),
+          () => exchange.send(500, undefined, ""),
+        );
         return;
       }
       if (path === readinessPath) {
+        exchange.discard();
         const ready = health.ready;
-        response.statusCode = ready ? 200 : 503;
-        response.setHeader("content-type", "application/json");
-        response.end(JSON.stringify({ status: ready ? "SERVING" : "NOT_SERVING" }));
+        exchange.send(
+          ready ? 200 : 503,
+          "application/json",
+          JSON.stringify({ status: ready ? "SERVING" : "NOT_SERVING" }),
+        );
         return;
       }
       if (path === openapiPath) {
+        exchange.discard();
         openapi ??= JSON.stringify(buildOpenApi(routes));
-        const body = openapi;
-        response.statusCode = 200;
-        response.setHeader("content-type", "application/json");
-        response.end(body);
+        exchange.send(200, "application/json", openapi);
         return;
       }
     }
     const found = table.match(method, path);
     if (found.kind === "found") {
-      void serveRest(
-        new NodeExchange(request, response),
-        found,
-        q === -1 ? "" : url.slice(q + 1),
-        requestId,
-        rest,
-      );
-    } else if (found.kind === "wrong-verb") {
-      request.resume();
-      sendStatusJson(
-        response,
-        new GatewayFailure(
-          405,
-          `${method} is not allowed on ${path}`,
-          Code.Unimplemented,
-          found.allow,
-        ),
-        typeRegistry,
-      );
-    } else {
-      request.resume();
-      sendStatusJson(response, notFound(), typeRegistry);
+      void serveRest(exchange, found, q === -1 ? "" : url.slice(q + 1), requestId, rest);
+      return;
     }
+    exchange.discard();
+    const failure =
+      found.kind === "wrong-verb"
+        ? new GatewayFailure(
+            405,
+            `${method} is not allowed on ${path}`,
+            Code.Unimplemented,
+            found.allow,
+          )
+        : notFound();
+    const answer = failureAnswer(failure, typeRegistry);
+    exchange.send(answer.status, "application/json", answer.body, answer.headers);
   };
 
-  /**
-   * The lean path: an HTTP/2 REST call that needs nothing of node's compat layer (no CORS
-   * origin to answer, a REST route) is served on its raw stream. Everything else — Connect,
-   * gRPC-Web, the gateway's own endpoints, 404/405, cross-origin calls — returns false and goes
-   * through `handle` as before. The profile showed the compat request/response pair (two
-   * streams per call wrapping the one HTTP/2 stream) among the largest costs of a REST call.
-   */
-  const serveStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
-    if (headers.origin !== undefined) return false;
-    const url = headers[":path"] ?? "/";
-    const q = url.indexOf("?");
-    const path = q === -1 ? url : url.slice(0, q);
-    if (connectPaths.has(path)) return false;
-    const method = headers[":method"] ?? "GET";
-    if (
-      method === "GET" &&
-      (path === metricsPath || path === readinessPath || path === openapiPath)
-    )
-      return false;
-    const found = table.match(method, path);
-    if (found.kind !== "found") return false;
-    const requestId = correlationIdFrom(
-      headers[correlationIdHeader] as string | undefined,
-      headers.traceparent as string | undefined,
-    );
-    void serveRest(
-      new StreamExchange(stream, headers, requestId, sessionPeer(stream.session)),
-      found,
-      q === -1 ? "" : url.slice(q + 1),
-      requestId,
-      rest,
-    );
-    return true;
+  const handle = (request: NodeRequest, response: NodeResponse): void =>
+    dispatch(new NodeExchange(request, response));
+
+  /** A stream of the gateway's own HTTP/2 server; a bug in serving it resets it, never more. */
+  const serveStream = (stream: ServerStream): void => {
+    try {
+      dispatch(new WireExchange(stream));
+    } catch {
+      stream.reset(0x2);
+    }
   };
 
   let front: NetServer | undefined;
   const sockets = new Set<Socket>();
+  const connections = new Set<ServerConnection>();
+  const http1Sockets = new Set<Socket>();
+  const hooks: FrontHooks = {
+    settings: { ...defaultServerSettings, maxHeaderListBytes: gatewayDefaults.maxHeaderListBytes },
+    http1(socket) {
+      http1Sockets.add(socket);
+      socket.once("close", () => http1Sockets.delete(socket));
+    },
+    h2(socket) {
+      const connection = new ServerConnection(socket, hooks.settings, {
+        stream: serveStream,
+        closed: () => connections.delete(connection),
+      });
+      connections.add(connection);
+    },
+  };
 
   return {
     routes,
@@ -293,8 +278,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(listen = {}) {
       const host = listen.host ?? "127.0.0.1";
       front = options.tls
-        ? createTlsFront(options.tls, handle, serveStream)
-        : createCleartextFront(handle, serveStream);
+        ? createTlsFront(options.tls, handle, hooks)
+        : createCleartextFront(handle, hooks);
       front.on("connection", (socket: Socket) => {
         sockets.add(socket);
         socket.once("close", () => sockets.delete(socket));
@@ -315,49 +300,30 @@ export function createGateway(options: GatewayOptions): Gateway {
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();
         }, gatewayDefaults.drainTimeoutMs);
-        for (const s of sockets)
-          if (!(s as Socket & { _httpMessage?: unknown })._httpMessage) s.end();
+        // HTTP/2: GOAWAY, and each connection ends once its open streams do.
+        for (const c of connections) c.close();
+        // HTTP/1.1: idle connections end now, busy ones after their answer.
+        endIdleHttp1(http1Sockets);
         await closed;
         clearTimeout(timer);
       }
       for (const u of upstreams) u.close();
     },
   };
-
-  function serveConnect(handler: UniversalHandler, request: NodeRequest, response: NodeResponse) {
-    const text = isGrpcWebText(request.headers["content-type"]);
-    const values = createContextValues().set(peerKey, peerOf(request));
-    let uReq = universalRequestFromNodeRequest(request, response, undefined, values);
-    if (text) uReq = grpcWebTextRequest(uReq);
-    handler(uReq)
-      .then((uRes) =>
-        universalResponseToNodeResponse(text ? grpcWebTextResponse(uRes) : uRes, response),
-      )
-      .catch(() => {
-        // The caller went away mid-response; the upstream call was cancelled with it.
-        if (!response.headersSent) response.statusCode = 500;
-        response.end();
-      });
-  }
 }
 
-function peerOf(request: NodeRequest): string {
-  const s = request.socket;
-  return `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`;
+/** Ends the HTTP/1.1 sockets with no request in flight (node's server holds it on the socket). */
+function endIdleHttp1(sockets: ReadonlySet<Socket>): void {
+  for (const s of sockets) if (!(s as Socket & { _httpMessage?: unknown })._httpMessage) s.end();
 }
 
-function serveText(response: NodeResponse, text: Promise<string>, type: string): void {
-  text.then(
-    (t) => {
-      response.statusCode = 200;
-      response.setHeader("content-type", type);
-      response.end(t);
-    },
-    () => {
-      response.statusCode = 500;
-      response.end();
-    },
-  );
+/** What a front tells the gateway of each connection, once its protocol is known. */
+interface FrontHooks {
+  readonly settings: ServerConnectionSettings;
+  /** The socket (the TLS one under TLS) now carries HTTP/1.1 for node:http. */
+  http1(socket: Socket): void;
+  /** Serve the socket with the gateway's own HTTP/2 server. */
+  h2(socket: Socket): void;
 }
 
 const preface = Buffer.from("PRI * HTTP/2.0");
@@ -365,26 +331,13 @@ const preface = Buffer.from("PRI * HTTP/2.0");
 /**
  * Cleartext: HTTP/1.1 (browsers) and HTTP/2 with prior knowledge on one port, told apart by
  * the first bytes as createServer does (src/server keeps its own copy; the gateway must not
- * depend on the server).
+ * depend on the server). HTTP/1.1 goes to node:http; HTTP/2 to the gateway's own server.
  */
 function createCleartextFront(
   handle: (q: NodeRequest, s: NodeResponse) => void,
-  lean: LeanStreams,
+  hooks: FrontHooks,
 ): NetServer {
-  const http1 = createHttp1Server(
-    {
-      headersTimeout: gatewayDefaults.handshakeTimeoutMs,
-      requestTimeout: 0,
-      maxHeaderSize: gatewayDefaults.maxHeaderListBytes,
-    },
-    handle,
-  );
-  const http2 = createHttp2Server(
-    { settings: { maxHeaderListSize: gatewayDefaults.maxHeaderListBytes } },
-    handle,
-  );
-  leanFirst(http2, lean);
-  http2.on("sessionError", () => {});
+  const http1 = http1Server(handle);
   return createNetServer((socket) => {
     socket.on("error", () => socket.destroy());
     let seen: Buffer = Buffer.alloc(0);
@@ -398,60 +351,51 @@ function createCleartextFront(
       socket.pause();
       socket.setTimeout(0);
       socket.unshift(seen);
-      (isH2 ? http2 : http1).emit("connection", socket);
-      if (!isH2) socket.resume();
+      if (isH2) hooks.h2(socket);
+      else {
+        hooks.http1(socket);
+        http1.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
   });
 }
 
+/** TLS: ALPN picks h2 (the gateway's own server) or HTTP/1.1 (node:http) per connection. */
 function createTlsFront(
   tls: NonNullable<GatewayOptions["tls"]>,
   handle: (q: NodeRequest, s: NodeResponse) => void,
-  lean: LeanStreams,
+  hooks: FrontHooks,
 ): NetServer {
-  const server = createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handle);
-  leanFirst(server, lean);
+  const http1 = http1Server(handle);
+  const server = createTlsServer({
+    cert: tls.cert,
+    key: tls.key,
+    ALPNProtocols: ["h2", "http/1.1"],
+    handshakeTimeout: gatewayDefaults.handshakeTimeoutMs,
+  });
+  server.on("secureConnection", (socket: TLSSocket) => {
+    socket.on("error", () => socket.destroy());
+    if (socket.alpnProtocol === "h2") hooks.h2(socket);
+    else {
+      hooks.http1(socket);
+      http1.emit("connection", socket);
+    }
+  });
+  server.on("tlsClientError", (_error, socket) => socket.destroy());
   return server as unknown as NetServer;
 }
 
-/** Serves an HTTP/2 stream itself and returns true, or returns false to leave it to `handle`. */
-type LeanStreams = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
-type StreamListener = (
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  flags: number,
-  rawHeaders: string[],
-) => void;
-
-/**
- * Puts `lean` before node's compat layer on an HTTP/2 server built with a request handler:
- * node serves that handler from a "stream" listener of its own, which now runs only for the
- * streams `lean` leaves. HTTP/1.1 requests on the TLS port never pass here.
- */
-function leanFirst(server: Http2Server | Http2SecureServer, lean: LeanStreams): void {
-  const compat = server.listeners("stream") as StreamListener[];
-  if (compat.length !== 1) throw new Error("node:http2 compat layer not found");
-  const serveCompat = compat[0] as StreamListener;
-  server.removeListener("stream", serveCompat);
-  const first: StreamListener = (stream, headers, flags, rawHeaders) => {
-    if (!lean(stream, headers)) serveCompat.call(server, stream, headers, flags, rawHeaders);
-  };
-  server.on("stream", first);
-}
-
-const peers = new WeakMap<Http2Session, string>();
-
-/** "ip:port" of the session's socket, once per connection. */
-function sessionPeer(session: Http2Session | undefined): string {
-  if (!session) return "unknown:0";
-  let peer = peers.get(session);
-  if (peer === undefined) {
-    const s = session.socket;
-    peer = `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`;
-    peers.set(session, peer);
-  }
-  return peer;
+function http1Server(handle: (q: NodeRequest, s: NodeResponse) => void) {
+  return createHttp1Server(
+    {
+      headersTimeout: gatewayDefaults.handshakeTimeoutMs,
+      requestTimeout: 0,
+      maxHeaderSize: gatewayDefaults.maxHeaderListBytes,
+    },
+    handle,
+  );
 }
 
 let sharedLogger: Logger | undefined;

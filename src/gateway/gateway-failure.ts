@@ -48,23 +48,5 @@ export function failureAnswer(error: unknown, registry: Registry | undefined): F
   };
 }
 
-/** Sends an error as a `google.rpc.Status` JSON body with its HTTP status. */
-export function sendStatusJson(
-  response: NodeResponse,
-  error: unknown,
-  registry: Registry | undefined,
-): void {
-  if (response.headersSent) {
-    response.end();
-    return;
-  }
-  const answer = failureAnswer(error, registry);
-  response.statusCode = answer.status;
-  if (answer.headers)
-    for (const name in answer.headers) response.setHeader(name, answer.headers[name] as string);
-  response.setHeader("content-type", "application/json");
-  response.end(answer.body);
-}
-
 export const notFound = (): GatewayFailure =>
   new GatewayFailure(404, "no such route", Code.NotFound);

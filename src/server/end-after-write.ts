@@ -2,7 +2,7 @@ import type { Http2Stream } from "node:http2";
 
 /**
  * Sends an answer's last bytes, then ends the stream once that write completed: what the lean
- * engine's Connect unary responses and the gateway's REST answers use instead of
+ * engine's Connect unary responses use instead of
  * `stream.end(body)`. Why: a peer that already ended its side lets node:http2 destroy the
  * stream as soon as our END_STREAM goes out, before the body write's callback runs; Node's
  * Writable then builds an `ERR_STREAM_DESTROYED`, stack trace and all, that nobody reads, and

@@ -55,6 +55,12 @@ const protocols: [string, () => Transport][] = [
   ],
   ["Connect over HTTP/2", () => createConnectTransport({ baseUrl: base, httpVersion: "2" })],
   ["gRPC-Web binary", () => createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" })],
+  // HTTP/2 reaches the gateway's own server (src/transport/http2/wire/server-connection.ts).
+  [
+    "Connect binary over HTTP/2",
+    () => createConnectTransport({ baseUrl: base, httpVersion: "2", useBinaryFormat: true }),
+  ],
+  ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: base, httpVersion: "2" })],
 ];
 
 describe.each(protocols)("%s through the gateway", (_name, transport) => {

@@ -1,12 +1,15 @@
 import { connect } from "node:http2";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { type LibraryUpstream, startLibraryUpstream } from "./support/library-upstream.js";
 import { loadTestRegistry } from "./support/load-test-registry.js";
 
-// HTTP/2 REST calls take the gateway's lean path (raw streams, no compat layer); HTTP/1.1
-// ones take node's request/response. Every case here is sent both ways and must get the same
-// answer, so the lean path cannot drift from the behaviour rest-rules.test.ts pins down.
+// HTTP/2 calls reach the gateway's own HTTP/2 server (src/transport/http2/wire/
+// server-connection.ts, answered through src/gateway/wire-exchange.ts); HTTP/1.1 ones take
+// node's request/response. Every case here is sent both ways and must get the same answer, so
+// the HTTP/2 path cannot drift from the behaviour rest-rules.test.ts pins down.
 
 let upstream: LibraryUpstream;
 let gateway: Gateway;
@@ -156,7 +159,7 @@ const cases: readonly (readonly [string, Case])[] = [
   ],
 ];
 
-describe("REST over HTTP/2 (the lean path) answers as over HTTP/1.1", () => {
+describe("REST over HTTP/2 (the gateway's own server) answers as over HTTP/1.1", () => {
   it.each(cases)("%s", async (_, c) => {
     const [h1, h2] = [await overHttp1(c), await overHttp2(c)];
     // Minted ids differ per call; a sent one comes back on both.
@@ -182,8 +185,8 @@ describe("REST over HTTP/2 (the lean path) answers as over HTTP/1.1", () => {
 
   // The stream would run 50 s; cancelled, it is counted long before.
   it.each([
-    ["lean path", {}],
-    ["cross-origin, through node's compat layer", { origin: "https://elsewhere.example" }],
+    ["same origin", {}],
+    ["cross-origin", { origin: "https://elsewhere.example" }],
   ])("a caller that resets the stream cancels the upstream call (%s)", async (_, extra) => {
     const session = connect(base);
     const stream = session.request({ ":path": "/v1/shelves/s/books:stream?count=10000", ...extra });
@@ -192,5 +195,19 @@ describe("REST over HTTP/2 (the lean path) answers as over HTTP/1.1", () => {
     stream.close();
     await expect.poll(() => upstream.log.cancelled, { timeout: 10_000 }).toBeGreaterThan(before);
     session.close();
+  });
+
+  it("a Connect caller over HTTP/2 that goes away cancels the upstream call", async () => {
+    const client = createClient(
+      upstream.service,
+      createConnectTransport({ baseUrl: base, httpVersion: "2" }),
+    ) as Record<string, (req: unknown, o: unknown) => AsyncIterable<unknown>>;
+    const abort = new AbortController();
+    const books = client.listBooks?.({ shelf: "s", count: 10000 }, { signal: abort.signal });
+    const it = (books as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    await it.next();
+    const before = upstream.log.cancelled;
+    abort.abort();
+    await expect.poll(() => upstream.log.cancelled, { timeout: 10_000 }).toBeGreaterThan(before);
   });
 });

@@ -1,16 +1,13 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
 
 /**
  * One REST call's HTTP side, whichever way it arrived: node's request/response pair
- * (HTTP/1.1, and HTTP/2 requests the lean path leaves to node's compat layer) or a raw
- * HTTP/2 stream (the lean path). serveRest speaks only to this, so both carry the same
- * behaviour; the raw stream spares each call node's two compat objects and their streams.
+ * (HTTP/1.1, and a gateway mounted by `handle` on a server of your own) or a stream of the
+ * gateway's own HTTP/2 server (../wire-exchange.ts). serveRest speaks only to this, so both
+ * carry the same behaviour.
  */
 export interface RestExchange {
   readonly headers: IncomingHttpHeaders;
-  /** Where the request body arrives ('data', 'end', 'error'). */
-  readonly readable: Readable;
   /** HTTP/1.x: no body follows when there is neither content-length nor chunked encoding. */
   readonly http1: boolean;
   /** The caller's address, "ip:port". */
@@ -23,8 +20,20 @@ export interface RestExchange {
    * the answer is complete. One per call, made on first use.
    */
   readonly signal: AbortSignal;
-  /** Sends a whole answer and ends the exchange. */
-  send(status: number, contentType: string, body: string, extra?: OutgoingHttpHeaders): void;
+  /**
+   * Reads the whole request body: undefined when it passes `limit` bytes (the rest is thrown
+   * away as it comes); rejects when the caller goes away first.
+   */
+  collect(limit: number): Promise<Buffer | undefined>;
+  /** Throws the request body away as it comes: for answers that need none. */
+  discard(): void;
+  /** Sends a whole answer (no content type with `undefined`) and ends the exchange. */
+  send(
+    status: number,
+    contentType: string | undefined,
+    body: string,
+    extra?: OutgoingHttpHeaders,
+  ): void;
   /** Sends the status and content type of an answer whose body follows in `write` calls. */
   start(status: number, contentType: string): void;
   write(chunk: string): void;

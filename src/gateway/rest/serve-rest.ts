@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import {
   create,
   type DescField,
@@ -78,7 +77,7 @@ export async function serveRest(
       const headers = exchange.headers;
       if (check) await check(headerValue(headers.authorization), undefined);
       let body: Buffer | undefined;
-      if (route.body.kind === "none") exchange.readable.resume();
+      if (route.body.kind === "none") exchange.discard();
       else body = await readBody(exchange, ctx.maxRequestBytes);
       const input = readRestRequest(match, query, body, ctx.queryFields, ctx.jsonRead);
       const timeoutMs = requestTimeoutMs(headers, ctx.maxTimeoutMs);
@@ -175,79 +174,27 @@ function responseJson(route: HttpRoute, message: Message, ctx: RestContext): Jso
 }
 
 /** Reads the body up to `limit` bytes: 415 for a body that is not JSON, 413 beyond the limit. */
-function readBody(exchange: RestExchange, limit: number): Promise<Buffer | undefined> {
+async function readBody(exchange: RestExchange, limit: number): Promise<Buffer | undefined> {
   const headers = exchange.headers;
-  const request = exchange.readable;
   const length = headers["content-length"];
   const chunked = headers["transfer-encoding"] !== undefined;
-  if ((length === undefined || length === "0") && !chunked && exchange.http1) {
-    return Promise.resolve(undefined);
-  }
+  if ((length === undefined || length === "0") && !chunked && exchange.http1) return undefined;
   const type = headers["content-type"];
   if (length !== "0" && (type === undefined || !jsonType.test(type))) {
-    request.resume();
-    return Promise.reject(
-      new GatewayFailure(
-        415,
-        `unsupported content type "${type ?? ""}": send application/json`,
-        Code.InvalidArgument,
-      ),
+    exchange.discard();
+    throw new GatewayFailure(
+      415,
+      `unsupported content type "${type ?? ""}": send application/json`,
+      Code.InvalidArgument,
     );
   }
   if (length !== undefined && Number(length) > limit) {
-    request.resume();
-    return Promise.reject(tooLarge(limit));
+    exchange.discard();
+    throw tooLarge(limit);
   }
-  return new Promise((resolve, reject) => {
-    (request as BodySource)[bodyRead] = { chunks: [], size: 0, limit, resolve, reject };
-    request.on("data", onBodyData);
-    request.on("end", onBodyEnd);
-    request.on("error", onBodyError);
-  });
-}
-
-const bodyRead = Symbol("protomesh.gateway.body");
-
-/** One body being read: its state rides on the request, so the listeners are shared functions. */
-interface BodyRead {
-  readonly chunks: Buffer[];
-  size: number;
-  readonly limit: number;
-  resolve: ((body: Buffer | undefined) => void) | undefined;
-  readonly reject: (error: unknown) => void;
-}
-type BodySource = Readable & { [bodyRead]?: BodyRead };
-
-// Shared listeners (a request's body is read once; `this` is the request), added with `on`:
-// no closure, no `once` wrapper per call.
-function onBodyData(this: BodySource, chunk: Buffer): void {
-  const read = this[bodyRead];
-  if (!read?.resolve) return;
-  read.size += chunk.length;
-  if (read.size > read.limit) {
-    read.resolve = undefined;
-    this.removeListener("data", onBodyData);
-    this.resume();
-    read.reject(tooLarge(read.limit));
-    return;
-  }
-  read.chunks.push(chunk);
-}
-
-function onBodyEnd(this: BodySource): void {
-  const read = this[bodyRead];
-  const resolve = read?.resolve;
-  if (!read || !resolve) return;
-  read.resolve = undefined;
-  const { chunks } = read;
-  resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-}
-
-function onBodyError(this: BodySource, e: Error): void {
-  const read = this[bodyRead];
-  if (!read?.resolve) return;
-  read.resolve = undefined;
-  read.reject(new ConnectError("request body aborted", Code.Canceled, undefined, undefined, e));
+  const body = await exchange.collect(limit);
+  if (body === undefined) throw tooLarge(limit);
+  return body;
 }
 
 function tooLarge(limit: number): GatewayFailure {

@@ -20,6 +20,11 @@ const indexedFields = new Map<string, number>([
   [":method\0GET", 2],
   [":scheme\0http", 6],
   [":scheme\0https", 7],
+  [":status\x100", 8],
+  [":status\x104", 9],
+  [":status\x200", 12],
+  [":status\x204", 13],
+  [":status\x280", 14],
 ]);
 
 /** Names whose values no intermediary should add to a table (§7.1.3). */
