@@ -9,7 +9,9 @@
  * `gateway_rest_p50_vs_direct` = REST GET p50 ÷ direct Connect JSON p50 (target ≤ 1.5).
  * Under this saturating closed loop p50 ≈ in-flight ÷ throughput, so that ratio is nearly
  * the throughput ratio, and it cannot fall below the gateway's CPU per call ÷ the lone
- * upstream's (the gateway has one core; in three runs it sat just above that quotient);
+ * upstream's (the gateway has one core). With node:http2 serving the gateway's callers it sat
+ * just above that quotient (1.72–2.30); on the gateway's own HTTP/2 server the quotient is
+ * near 1, and the REST path's limit is core 0, which h2load shares with the upstream;
  * `gateway_rest_p50_vs_direct_at_<N>rps` (extra, not the issue's) compares the two p50s
  * under an open-loop load of `BENCH_GATEWAY_RATE` requests/s (default 1000, well below
  * either path's saturation, each call timed from its send), which is latency proper.
@@ -29,14 +31,16 @@
  * `buildServerTargets`), not under tsx, so no loader cost or source-map RSS is in the figures.
  * Pinning on the two cores (taskset, when present): the process in front of the load — the
  * gateway, or the server called directly — always has core 1 to itself; h2load runs on core
- * 0, and so does the gateway's upstream, which does about a third of the gateway's work per
- * call (for the direct Connect JSON run the upstream moves to core 1). So a direct call and
+ * 0, and so does the gateway's upstream (for the direct Connect JSON run the upstream moves
+ * to core 1). The upstream did about a third of the gateway's work per call when this was
+ * chosen; on the gateway's own HTTP/2 server the two cost about the same, and no layout of
+ * three busy processes on two cores is free of sharing. So a direct call and
  * a REST call both get one core for their front process, and the REST path's second hop does
  * not take the gateway's core. Each path gets an unrecorded warm-up (JIT) before its measured
  * run. `BENCH_GATEWAY_SECONDS` shortens the runs (a smoke
  * check that the suite works end to end; its figures mean nothing).
  *
- * Where the gateway's time goes, with the upstream client on the http2 transport's own framing
+ * Where the gateway's time went before it served HTTP/2 callers itself, with the upstream client on the http2 transport's own framing
  * (CPU profile of the compiled gateway under REST GET over h2c, self time by module, shares of
  * busy time): node internals 28% (mostly the REST side's http2 core and streams), native 22%,
  * GC 17%, the upstream client (src/transport, src/resilience, src/context, cockatiel) 15%,
