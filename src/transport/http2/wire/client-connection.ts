@@ -29,6 +29,7 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import type { Socket } from "node:net";
 import { ClientStream, type StreamHost, type StreamSink } from "./client-stream.js";
+import { FrameOutbox } from "./frame-outbox.js";
 import {
   defaultMaxFrame,
   defaultWindow,
@@ -85,13 +86,6 @@ export const defaultConnectionSettings: ConnectionSettings = {
 
 /** The frames this side accepts: SETTINGS_MAX_FRAME_SIZE, left at its default. */
 const maxReceiveFrame = defaultMaxFrame;
-/** Above this many unsent bytes in the socket's buffer, DATA waits. */
-const socketHighWater = 4 * 1024 * 1024;
-/**
- * Queued frames are written before the turn ends once this many bytes wait: about 20 small
- * unary calls. Below it, one write per turn carries them all.
- */
-const earlyWriteBytes = 4 * 1024;
 /** How long a closing connection waits for its last frames to be written. */
 const endGraceMs = 1_000;
 /** Fields read as one value: a repeat is dropped, the first kept. */
@@ -127,15 +121,7 @@ export class ClientConnection implements StreamHost {
   readonly #connectionFields: Buffer;
   #nextId = 1;
   #ready = false;
-  #outbox: Buffer[] = [];
-  #outboxBytes = 0;
-  #flushQueued = false;
-  /**
-   * The socket's buffer is past `socketHighWater`: no DATA is framed until it drains, so memory
-   * stays bounded when the peer's windows are large and the network is slow. (The outbox never
-   * holds more than `earlyWriteBytes`, so the socket's buffer is the only place it can pile up.)
-   */
-  #socketBlocked = false;
+  readonly #out: FrameOutbox;
   /** Streams with DATA waiting for a window or for the socket. */
   #blocked = new Set<ClientStream>();
   #sendWindow = defaultWindow;
@@ -162,11 +148,11 @@ export class ClientConnection implements StreamHost {
     this.#decoder = new HpackDecoder(4096, settings.maxHeaderListBytes);
     this.#connectionFields = encodeConnectionFields(scheme, authority);
     this.#receiveWindow = settings.connectionWindow;
+    this.#out = new FrameOutbox(socket, () => this.#unblock());
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
     socket.on("error", (error: Error) => this.destroy(error));
     socket.on("close", () => this.#socketClosed());
-    socket.on("drain", () => this.#socketDrained());
     const ours = Buffer.allocUnsafe(18);
     ours.writeUInt16BE(setting.enablePush, 0);
     ours.writeUInt32BE(0, 2);
@@ -175,10 +161,10 @@ export class ClientConnection implements StreamHost {
     ours.writeUInt16BE(setting.maxHeaderListSize, 12);
     ours.writeUInt32BE(settings.maxHeaderListBytes, 14);
     // Queued before the socket connects: node holds writes until then (and TLS until secure).
-    this.#queue(preface);
-    this.#queueFrame(frame.settings, 0, 0, ours);
+    this.#out.queue(preface);
+    this.#out.frame(frame.settings, 0, 0, ours);
     if (settings.connectionWindow > defaultWindow) {
-      this.#queueFrame(frame.windowUpdate, 0, 0, u32(settings.connectionWindow - defaultWindow));
+      this.#out.frame(frame.windowUpdate, 0, 0, u32(settings.connectionWindow - defaultWindow));
     }
   }
 
@@ -223,7 +209,7 @@ export class ClientConnection implements StreamHost {
     const payload = Buffer.alloc(8);
     payload.writeUInt32BE(++this.#pingCount >>> 0, 4);
     this.#pings.push(callback);
-    this.#queueFrame(frame.ping, 0, 0, payload);
+    this.#out.frame(frame.ping, 0, 0, payload);
     return true;
   }
 
@@ -258,7 +244,7 @@ export class ClientConnection implements StreamHost {
   flush(stream: ClientStream): void {
     while (stream.pendingBytes > 0) {
       const allowance = Math.min(this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
-      if (allowance <= 0 || this.#socketBlocked) {
+      if (allowance <= 0 || this.#out.blocked) {
         this.#blocked.add(stream);
         return;
       }
@@ -267,17 +253,17 @@ export class ClientConnection implements StreamHost {
       this.#sendWindow -= size;
       stream.sendWindow -= size;
       stream.pendingBytes -= size;
-      this.#queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
+      this.#out.queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
       let left = size;
       const pending = stream.pending;
       while (left > 0) {
         const head = pending[0] as Buffer;
         if (head.length <= left) {
           pending.shift();
-          this.#queue(head);
+          this.#out.queue(head);
           left -= head.length;
         } else {
-          this.#queue(head.subarray(0, left));
+          this.#out.queue(head.subarray(0, left));
           pending[0] = head.subarray(left);
           left = 0;
         }
@@ -287,7 +273,7 @@ export class ClientConnection implements StreamHost {
     this.#blocked.delete(stream);
     if (stream.endRequested && !stream.localEnded) {
       stream.localEnded = true;
-      this.#queue(frameHeader(0, frame.data, flag.endStream, stream.id));
+      this.#out.queue(frameHeader(0, frame.data, flag.endStream, stream.id));
     }
     if (stream.owesDrain && stream.belowHighWater) {
       stream.owesDrain = false;
@@ -299,7 +285,7 @@ export class ClientConnection implements StreamHost {
     if (stream.closed) return;
     stream.rstCode = code;
     stream.error = error;
-    this.#queueFrame(frame.rstStream, 0, stream.id, u32(code));
+    this.#out.frame(frame.rstStream, 0, stream.id, u32(code));
     this.#closeStream(stream);
   }
 
@@ -400,7 +386,7 @@ export class ClientConnection implements StreamHost {
     // slow reader holds.
     this.#unreturned += length;
     if (this.#unreturned >= this.#settings.connectionWindow / 2) {
-      this.#queueFrame(frame.windowUpdate, 0, 0, u32(this.#unreturned));
+      this.#out.frame(frame.windowUpdate, 0, 0, u32(this.#unreturned));
       this.#receiveWindow += this.#unreturned;
       this.#unreturned = 0;
     }
@@ -441,7 +427,7 @@ export class ClientConnection implements StreamHost {
   }
 
   #returnCredit(stream: ClientStream): void {
-    this.#queueFrame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
+    this.#out.frame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
     stream.receiveWindow += stream.unreturned;
     stream.unreturned = 0;
   }
@@ -561,7 +547,7 @@ export class ClientConnection implements StreamHost {
     stream.remoteEnded = true;
     if (!stream.localEnded) {
       // The server answered before the request ended (RFC 9113 §8.1): stop sending, no error.
-      this.#queueFrame(frame.rstStream, 0, stream.id, u32(h2Error.noError));
+      this.#out.frame(frame.rstStream, 0, stream.id, u32(h2Error.noError));
     }
     this.#closeStream(stream);
   }
@@ -631,7 +617,7 @@ export class ClientConnection implements StreamHost {
           break;
       }
     }
-    this.#queueFrame(frame.settings, flag.ack, 0, noPayload);
+    this.#out.frame(frame.settings, flag.ack, 0, noPayload);
     this.#ready = true;
     this.#listener.settingsArrived(this.maxConcurrentStreams);
     this.#unblock();
@@ -650,7 +636,7 @@ export class ClientConnection implements StreamHost {
       this.#pings.shift()?.(null);
       return;
     }
-    this.#queueFrame(frame.ping, flag.ack, 0, Buffer.from(payload));
+    this.#out.frame(frame.ping, flag.ack, 0, Buffer.from(payload));
   }
 
   #goaway(id: number, payload: Buffer): void {
@@ -751,7 +737,7 @@ export class ClientConnection implements StreamHost {
    * second if the peer reads nothing (so the connection always ends).
    */
   #endSocket(last: Buffer): void {
-    this.#flush();
+    this.#out.write();
     const socket = this.#socket;
     socket.end(last);
     socket.once("finish", () => socket.destroy());
@@ -782,7 +768,7 @@ export class ClientConnection implements StreamHost {
     const max = this.#peerMaxFrame;
     if (size <= max) {
       writeFrameHeader(block, 0, size, frame.headers, flag.endHeaders, id);
-      this.#queue(block);
+      this.#out.queue(block);
       return;
     }
     // A block over the peer's frame size: HEADERS, then CONTINUATION frames, back to back.
@@ -791,8 +777,8 @@ export class ClientConnection implements StreamHost {
     while (at < block.length) {
       const end = Math.min(at + max, block.length);
       const last = end === block.length;
-      this.#queue(frameHeader(end - at, type, last ? flag.endHeaders : 0, id));
-      this.#queue(block.subarray(at, end));
+      this.#out.queue(frameHeader(end - at, type, last ? flag.endHeaders : 0, id));
+      this.#out.queue(block.subarray(at, end));
       type = frame.continuation;
       at = end;
     }
@@ -801,66 +787,10 @@ export class ClientConnection implements StreamHost {
   #unblock(): void {
     if (this.#blocked.size === 0) return;
     for (const stream of [...this.#blocked]) {
-      if (this.#sendWindow <= 0 || this.#socketBlocked) return;
+      if (this.#sendWindow <= 0 || this.#out.blocked) return;
       this.flush(stream);
     }
   }
-
-  #socketDrained(): void {
-    if (!this.#socketBlocked) return;
-    this.#socketBlocked = false;
-    this.#unblock();
-  }
-
-  #queueFrame(type: number, flags: number, id: number, payload: Buffer): void {
-    const out = Buffer.allocUnsafe(headerBytes + payload.length);
-    writeFrameHeader(out, 0, payload.length, type, flags, id);
-    payload.copy(out, headerBytes);
-    this.#queue(out);
-  }
-
-  /**
-   * What is queued in one turn of the event loop goes out after the turn's I/O callbacks
-   * (setImmediate), in one write syscall for many calls, or in writes of `earlyWriteBytes` as
-   * it fills.
-   */
-  #queue(bytes: Buffer): void {
-    this.#outbox.push(bytes);
-    this.#outboxBytes += bytes.length;
-    if (this.#outboxBytes >= earlyWriteBytes) this.#write();
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    setImmediate(flushConnection, this);
-  }
-
-  /** For `flushConnection` only. */
-  flushQueued(): void {
-    this.#flushQueued = false;
-    this.#flush();
-  }
-
-  #flush(): void {
-    if (this.#outbox.length === 0) return;
-    this.#write();
-    // DATA held back because this turn's writes were full goes into the next one.
-    if (!this.#socketBlocked) this.#unblock();
-  }
-
-  /** Hands the outbox to the socket; past its high-water mark, DATA waits for "drain". */
-  #write(): void {
-    const out = this.#outbox;
-    const bytes = this.#outboxBytes;
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return;
-    socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, bytes));
-    if (socket.writableLength >= socketHighWater) this.#socketBlocked = true;
-  }
-}
-
-function flushConnection(connection: ClientConnection): void {
-  connection.flushQueued();
 }
 
 function destroySocket(socket: Socket): void {

@@ -35,6 +35,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http2";
 import type { Socket } from "node:net";
+import { FrameOutbox } from "./frame-outbox.js";
 import {
   defaultMaxFrame,
   defaultWindow,
@@ -90,8 +91,6 @@ export interface ServerConnectionListener {
   closed(): void;
 }
 
-const socketHighWater = 4 * 1024 * 1024;
-const earlyWriteBytes = 4 * 1024;
 const endGraceMs = 1_000;
 const maxReceiveFrame = defaultMaxFrame;
 const requiredPseudo = [":method", ":scheme", ":path"] as const;
@@ -117,10 +116,7 @@ export class ServerConnection implements ServerStreamHost {
   #lastId = 0;
   #prefaceSeen = false;
   #settingsSeen = false;
-  #outbox: Buffer[] = [];
-  #outboxBytes = 0;
-  #flushQueued = false;
-  #socketBlocked = false;
+  readonly #out: FrameOutbox;
   #blocked = new Set<ServerStream>();
   #sendWindow = defaultWindow;
   #peerStreamWindow = defaultWindow;
@@ -143,12 +139,12 @@ export class ServerConnection implements ServerStreamHost {
     this.#settings = settings;
     this.#decoder = new HpackDecoder(4096, settings.maxHeaderListBytes);
     this.#receiveWindow = settings.connectionWindow;
+    this.#out = new FrameOutbox(socket, () => this.#unblock());
     this.#peer = `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
     socket.on("error", () => this.destroy());
     socket.on("close", () => this.#socketClosed());
-    socket.on("drain", () => this.#socketDrained());
     const ours = Buffer.allocUnsafe(18);
     ours.writeUInt16BE(setting.maxConcurrentStreams, 0);
     ours.writeUInt32BE(settings.maxConcurrentStreams, 2);
@@ -156,9 +152,9 @@ export class ServerConnection implements ServerStreamHost {
     ours.writeUInt32BE(settings.streamWindow, 8);
     ours.writeUInt16BE(setting.maxHeaderListSize, 12);
     ours.writeUInt32BE(settings.maxHeaderListBytes, 14);
-    this.#queueFrame(frame.settings, 0, 0, ours);
+    this.#out.frame(frame.settings, 0, 0, ours);
     if (settings.connectionWindow > defaultWindow) {
-      this.#queueFrame(frame.windowUpdate, 0, 0, u32(settings.connectionWindow - defaultWindow));
+      this.#out.frame(frame.windowUpdate, 0, 0, u32(settings.connectionWindow - defaultWindow));
     }
     socket.resume();
   }
@@ -172,7 +168,7 @@ export class ServerConnection implements ServerStreamHost {
   close(): void {
     if (this.destroyed || this.closing) return;
     this.closing = true;
-    this.#queue(goawayFrame(h2Error.noError, "", this.#lastId));
+    this.#out.queue(goawayFrame(h2Error.noError, "", this.#lastId));
     if (this.#streams.size === 0) this.#end(noPayload);
   }
 
@@ -194,7 +190,7 @@ export class ServerConnection implements ServerStreamHost {
     const end = endStream ? flag.endStream : 0;
     if (size <= max) {
       writeFrameHeader(block, 0, size, frame.headers, flag.endHeaders | end, stream.id);
-      this.#queue(block);
+      this.#out.queue(block);
     } else {
       let at = frameHeaderRoom;
       let type: number = frame.headers;
@@ -202,8 +198,8 @@ export class ServerConnection implements ServerStreamHost {
         const stop = Math.min(at + max, block.length);
         const last = stop === block.length;
         const flags = (last ? flag.endHeaders : 0) | (type === frame.headers ? end : 0);
-        this.#queue(frameHeader(stop - at, type, flags, stream.id));
-        this.#queue(block.subarray(at, stop));
+        this.#out.queue(frameHeader(stop - at, type, flags, stream.id));
+        this.#out.queue(block.subarray(at, stop));
         type = frame.continuation;
         at = stop;
       }
@@ -218,7 +214,7 @@ export class ServerConnection implements ServerStreamHost {
   flush(stream: ServerStream): void {
     while (stream.pendingBytes > 0) {
       const allowance = Math.min(this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
-      if (allowance <= 0 || this.#socketBlocked) {
+      if (allowance <= 0 || this.#out.blocked) {
         this.#blocked.add(stream);
         return;
       }
@@ -227,17 +223,17 @@ export class ServerConnection implements ServerStreamHost {
       this.#sendWindow -= size;
       stream.sendWindow -= size;
       stream.pendingBytes -= size;
-      this.#queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
+      this.#out.queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
       let left = size;
       const pending = stream.pending;
       while (left > 0) {
         const head = pending[0] as Buffer;
         if (head.length <= left) {
           pending.shift();
-          this.#queue(head);
+          this.#out.queue(head);
           left -= head.length;
         } else {
-          this.#queue(head.subarray(0, left));
+          this.#out.queue(head.subarray(0, left));
           pending[0] = head.subarray(left);
           left = 0;
         }
@@ -250,7 +246,7 @@ export class ServerConnection implements ServerStreamHost {
     }
     this.#blocked.delete(stream);
     if (stream.endRequested && !stream.localEnded) {
-      this.#queue(frameHeader(0, frame.data, flag.endStream, stream.id));
+      this.#out.queue(frameHeader(0, frame.data, flag.endStream, stream.id));
       this.#localEnded(stream);
       return;
     }
@@ -259,7 +255,7 @@ export class ServerConnection implements ServerStreamHost {
 
   reset(stream: ServerStream, code: number): void {
     if (stream.closed) return;
-    this.#queueFrame(frame.rstStream, 0, stream.id, u32(code));
+    this.#out.frame(frame.rstStream, 0, stream.id, u32(code));
     if (!stream.localEnded) stream.aborted = true;
     this.#closeStream(stream);
   }
@@ -269,7 +265,7 @@ export class ServerConnection implements ServerStreamHost {
     if (stream.remoteEnded || bytes === 0) return;
     stream.unreturned += bytes;
     if (stream.unreturned >= this.#settings.streamWindow / 2) {
-      this.#queueFrame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
+      this.#out.frame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
       stream.receiveWindow += stream.unreturned;
       stream.unreturned = 0;
     }
@@ -397,7 +393,7 @@ export class ServerConnection implements ServerStreamHost {
     // unread body holds.
     this.#unreturned += length;
     if (this.#unreturned >= this.#settings.connectionWindow / 2) {
-      this.#queueFrame(frame.windowUpdate, 0, 0, u32(this.#unreturned));
+      this.#out.frame(frame.windowUpdate, 0, 0, u32(this.#unreturned));
       this.#receiveWindow += this.#unreturned;
       this.#unreturned = 0;
     }
@@ -510,7 +506,7 @@ export class ServerConnection implements ServerStreamHost {
     if (this.closing) return;
     if (this.#streams.size >= this.#settings.maxConcurrentStreams) {
       if (this.#spend("refused streams"))
-        this.#queueFrame(frame.rstStream, 0, id, u32(h2Error.refusedStream));
+        this.#out.frame(frame.rstStream, 0, id, u32(h2Error.refusedStream));
       return;
     }
     if (tooLarge || fields === undefined) {
@@ -521,7 +517,7 @@ export class ServerConnection implements ServerStreamHost {
     }
     const headers = requestHeaders(fields);
     if (typeof headers === "string") {
-      this.#queueFrame(frame.rstStream, 0, id, u32(h2Error.protocol));
+      this.#out.frame(frame.rstStream, 0, id, u32(h2Error.protocol));
       return;
     }
     const stream = this.#open(id, headers, endStream);
@@ -568,7 +564,7 @@ export class ServerConnection implements ServerStreamHost {
       return;
     }
     // §8.1: the answer is complete before the request is; the rest of it is not wanted.
-    this.#queueFrame(frame.rstStream, 0, stream.id, u32(h2Error.noError));
+    this.#out.frame(frame.rstStream, 0, stream.id, u32(h2Error.noError));
     this.#closeStream(stream);
   }
 
@@ -721,7 +717,7 @@ export class ServerConnection implements ServerStreamHost {
    */
   #end(last: Buffer): void {
     this.destroyed = true;
-    this.#write();
+    this.#out.write();
     const socket = this.#socket;
     if (socket.destroyed) return;
     socket.end(last);
@@ -745,66 +741,20 @@ export class ServerConnection implements ServerStreamHost {
   #unblock(): void {
     if (this.#blocked.size === 0) return;
     for (const stream of [...this.#blocked]) {
-      if (this.#sendWindow <= 0 || this.#socketBlocked) return;
+      if (this.#sendWindow <= 0 || this.#out.blocked) return;
       this.flush(stream);
     }
   }
 
-  #socketDrained(): void {
-    if (!this.#socketBlocked) return;
-    this.#socketBlocked = false;
-    this.#unblock();
-  }
-
   /** A reply the client asked for (a PING or SETTINGS ack): dropped past the backlog bound. */
   #queueControl(type: number, flags: number, payload: Buffer): void {
-    if (this.#socket.writableLength + this.#outboxBytes > this.#settings.controlBacklogBytes) {
+    if (this.#socket.writableLength + this.#out.bytes > this.#settings.controlBacklogBytes) {
       this.#connectionError(h2Error.enhanceYourCalm, "control frames not read");
       this.#socket.destroy();
       return;
     }
-    this.#queueFrame(type, flags, 0, payload);
+    this.#out.frame(type, flags, 0, payload);
   }
-
-  #queueFrame(type: number, flags: number, id: number, payload: Buffer): void {
-    const out = Buffer.allocUnsafe(headerBytes + payload.length);
-    writeFrameHeader(out, 0, payload.length, type, flags, id);
-    payload.copy(out, headerBytes);
-    this.#queue(out);
-  }
-
-  #queue(bytes: Buffer): void {
-    this.#outbox.push(bytes);
-    this.#outboxBytes += bytes.length;
-    if (this.#outboxBytes >= earlyWriteBytes) this.#write();
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    setImmediate(flushConnection, this);
-  }
-
-  /** For `flushConnection` only. */
-  flushQueued(): void {
-    this.#flushQueued = false;
-    if (this.#outbox.length === 0) return;
-    this.#write();
-    if (!this.#socketBlocked) this.#unblock();
-  }
-
-  #write(): void {
-    const out = this.#outbox;
-    const bytes = this.#outboxBytes;
-    this.#outbox = [];
-    this.#outboxBytes = 0;
-    if (out.length === 0) return;
-    const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return;
-    socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, bytes));
-    if (socket.writableLength >= socketHighWater) this.#socketBlocked = true;
-  }
-}
-
-function flushConnection(connection: ServerConnection): void {
-  connection.flushQueued();
 }
 
 function destroySocket(socket: Socket): void {
