@@ -30,6 +30,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 import type { Socket } from "node:net";
 import { ClientStream, type StreamHost, type StreamSink } from "./client-stream.js";
 import { FrameOutbox } from "./frame-outbox.js";
+import { FrameReader } from "./frame-reader.js";
 import {
   defaultMaxFrame,
   defaultWindow,
@@ -39,7 +40,7 @@ import {
   frameHeader,
   goawayFrame,
   h2Error,
-  headerBytes,
+  headerFragment,
   maxStreamId,
   maxWindow,
   noPayload,
@@ -47,10 +48,9 @@ import {
   setting,
   u32,
   unpadded,
-  writeFrameHeader,
 } from "./frames.js";
 import { type HeaderList, HeaderListTooLarge, HpackDecoder } from "./hpack-decoder.js";
-import { encodeConnectionFields, encodeHeaderBlock, frameHeaderRoom } from "./hpack-encoder.js";
+import { encodeConnectionFields, encodeHeaderBlock } from "./hpack-encoder.js";
 
 /** What a connection tells its owner (the channel's session). */
 export interface ConnectionListener {
@@ -129,7 +129,7 @@ export class ClientConnection implements StreamHost {
   #peerMaxFrame = defaultMaxFrame;
   #receiveWindow: number;
   #unreturned = 0;
-  #inbox: Buffer | undefined;
+  readonly #reader: FrameReader;
   #partial: PartialBlock | undefined;
   #pings: ((error: Error | null) => void)[] = [];
   #pingCount = 0;
@@ -149,8 +149,14 @@ export class ClientConnection implements StreamHost {
     this.#connectionFields = encodeConnectionFields(scheme, authority);
     this.#receiveWindow = settings.connectionWindow;
     this.#out = new FrameOutbox(socket, () => this.#unblock());
+    this.#reader = new FrameReader(
+      maxReceiveFrame,
+      (type, flags, id, payload) => this.#frame(type, flags, id, payload),
+      (length) => this.#connectionError(h2Error.frameSize, `a frame of ${length} bytes`),
+      () => this.destroyed,
+    );
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.#read(chunk));
+    socket.on("data", (chunk: Buffer) => this.#reader.read(chunk));
     socket.on("error", (error: Error) => this.destroy(error));
     socket.on("close", () => this.#socketClosed());
     const ours = Buffer.allocUnsafe(18);
@@ -199,7 +205,12 @@ export class ClientConnection implements StreamHost {
       this.#settings.streamWindow,
     );
     this.#streams.set(id, stream);
-    this.#sendHeaders(id, encodeHeaderBlock(fields, this.#connectionFields));
+    this.#out.headerBlock(
+      encodeHeaderBlock(fields, this.#connectionFields),
+      id,
+      this.#peerMaxFrame,
+      false,
+    );
     return stream;
   }
 
@@ -253,21 +264,7 @@ export class ClientConnection implements StreamHost {
       this.#sendWindow -= size;
       stream.sendWindow -= size;
       stream.pendingBytes -= size;
-      this.#out.queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
-      let left = size;
-      const pending = stream.pending;
-      while (left > 0) {
-        const head = pending[0] as Buffer;
-        if (head.length <= left) {
-          pending.shift();
-          this.#out.queue(head);
-          left -= head.length;
-        } else {
-          this.#out.queue(head.subarray(0, left));
-          pending[0] = head.subarray(left);
-          left = 0;
-        }
-      }
+      this.#out.data(stream.id, stream.pending, size, last);
       if (last) stream.localEnded = true;
     }
     this.#blocked.delete(stream);
@@ -296,34 +293,6 @@ export class ClientConnection implements StreamHost {
   }
 
   // Reading.
-
-  #read(chunk: Buffer): void {
-    let buffer = chunk;
-    const held = this.#inbox;
-    if (held !== undefined) {
-      buffer = Buffer.concat([held, chunk]);
-      this.#inbox = undefined;
-    }
-    let at = 0;
-    while (!this.destroyed && buffer.length - at >= headerBytes) {
-      const length =
-        ((buffer[at] as number) << 16) |
-        ((buffer[at + 1] as number) << 8) |
-        (buffer[at + 2] as number);
-      if (length > maxReceiveFrame) {
-        this.#connectionError(h2Error.frameSize, `a frame of ${length} bytes`);
-        return;
-      }
-      const end = at + headerBytes + length;
-      if (end > buffer.length) break;
-      const type = buffer[at + 3] as number;
-      const flags = buffer[at + 4] as number;
-      const id = buffer.readUInt32BE(at + 5) & 0x7fff_ffff;
-      this.#frame(type, flags, id, buffer.subarray(at + headerBytes, end));
-      at = end;
-    }
-    if (at < buffer.length && !this.destroyed) this.#inbox = buffer.subarray(at);
-  }
 
   #frame(type: number, flags: number, id: number, payload: Buffer): void {
     if (this.#partial !== undefined && type !== frame.continuation) {
@@ -392,8 +361,11 @@ export class ClientConnection implements StreamHost {
     }
     const stream = this.#streamFor(id, "DATA");
     if (stream === undefined) return;
-    const body = flags & flag.padded ? this.#unpad(payload, "DATA") : payload;
-    if (body === undefined) return;
+    const body = flags & flag.padded ? unpadded(payload) : payload;
+    if (body === undefined) {
+      this.#connectionError(h2Error.protocol, "DATA padding longer than the frame");
+      return;
+    }
     if (stream.remoteEnded) {
       this.reset(stream, h2Error.streamClosed, "protocol error: DATA after the end of the stream");
       return;
@@ -418,14 +390,6 @@ export class ClientConnection implements StreamHost {
     if (end && !stream.closed) this.#remoteEnded(stream);
   }
 
-  /** A padded frame's content; undefined, the connection failed, if the padding overruns it. */
-  #unpad(payload: Buffer, what: string): Buffer | undefined {
-    const body = unpadded(payload);
-    if (body === undefined)
-      this.#connectionError(h2Error.protocol, `${what} padding longer than the frame`);
-    return body;
-  }
-
   #returnCredit(stream: ClientStream): void {
     this.#out.frame(frame.windowUpdate, 0, stream.id, u32(stream.unreturned));
     stream.receiveWindow += stream.unreturned;
@@ -437,14 +401,10 @@ export class ClientConnection implements StreamHost {
       this.#connectionError(h2Error.protocol, "HEADERS on stream 0");
       return;
     }
-    let fragment = flags & flag.padded ? this.#unpad(payload, "HEADERS") : payload;
-    if (fragment === undefined) return;
-    if (flags & flag.priority) {
-      if (fragment.length < 5) {
-        this.#connectionError(h2Error.frameSize, "HEADERS too short for its priority");
-        return;
-      }
-      fragment = fragment.subarray(5);
+    const fragment = headerFragment(flags, payload);
+    if (!Buffer.isBuffer(fragment)) {
+      this.#connectionError(fragment.code, fragment.message);
+      return;
     }
     const endStream = (flags & flag.endStream) !== 0;
     if (flags & flag.endHeaders) {
@@ -762,27 +722,6 @@ export class ClientConnection implements StreamHost {
   }
 
   // Writing.
-
-  #sendHeaders(id: number, block: Buffer): void {
-    const size = block.length - frameHeaderRoom;
-    const max = this.#peerMaxFrame;
-    if (size <= max) {
-      writeFrameHeader(block, 0, size, frame.headers, flag.endHeaders, id);
-      this.#out.queue(block);
-      return;
-    }
-    // A block over the peer's frame size: HEADERS, then CONTINUATION frames, back to back.
-    let at = frameHeaderRoom;
-    let type: number = frame.headers;
-    while (at < block.length) {
-      const end = Math.min(at + max, block.length);
-      const last = end === block.length;
-      this.#out.queue(frameHeader(end - at, type, last ? flag.endHeaders : 0, id));
-      this.#out.queue(block.subarray(at, end));
-      type = frame.continuation;
-      at = end;
-    }
-  }
 
   #unblock(): void {
     if (this.#blocked.size === 0) return;

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
-import { headerBytes, writeFrameHeader } from "./frames.js";
+import { flag, frame, frameHeader, headerBytes, writeFrameHeader } from "./frames.js";
+import { frameHeaderRoom } from "./hpack-encoder.js";
 
 /** Above this many unsent bytes in the socket's buffer, DATA waits (`blocked`). */
 const socketHighWater = 4 * 1024 * 1024;
@@ -62,6 +63,52 @@ export class FrameOutbox {
     writeFrameHeader(out, 0, payload.length, type, flags, id);
     payload.copy(out, headerBytes);
     this.queue(out);
+  }
+
+  /**
+   * Queues an encoded header block (./hpack-encoder.ts, `frameHeaderRoom` free at its front) as
+   * HEADERS, and CONTINUATION frames back to back when it is larger than the peer's frame size.
+   */
+  headerBlock(block: Buffer, id: number, maxFrame: number, endStream: boolean): void {
+    const size = block.length - frameHeaderRoom;
+    const end = endStream ? flag.endStream : 0;
+    if (size <= maxFrame) {
+      writeFrameHeader(block, 0, size, frame.headers, flag.endHeaders | end, id);
+      this.queue(block);
+      return;
+    }
+    let at = frameHeaderRoom;
+    let type: number = frame.headers;
+    while (at < block.length) {
+      const stop = Math.min(at + maxFrame, block.length);
+      const flags =
+        (stop === block.length ? flag.endHeaders : 0) | (type === frame.headers ? end : 0);
+      this.queue(frameHeader(stop - at, type, flags, id));
+      this.queue(block.subarray(at, stop));
+      type = frame.continuation;
+      at = stop;
+    }
+  }
+
+  /**
+   * Queues one DATA frame of the first `size` bytes of `pending` (taken off it), with END_STREAM
+   * when `last`; the caller has checked the windows.
+   */
+  data(id: number, pending: Buffer[], size: number, last: boolean): void {
+    this.queue(frameHeader(size, frame.data, last ? flag.endStream : 0, id));
+    let left = size;
+    while (left > 0) {
+      const head = pending[0] as Buffer;
+      if (head.length <= left) {
+        pending.shift();
+        this.queue(head);
+        left -= head.length;
+      } else {
+        this.queue(head.subarray(0, left));
+        pending[0] = head.subarray(left);
+        left = 0;
+      }
+    }
   }
 
   /** Hands what is queued to the socket now; past its high-water mark, `blocked`. */

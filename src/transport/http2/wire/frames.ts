@@ -124,3 +124,22 @@ export function unpadded(payload: Buffer): Buffer | undefined {
   if (payload.length === 0 || padding >= payload.length) return undefined;
   return payload.subarray(1, payload.length - padding);
 }
+
+/**
+ * A HEADERS frame's header block fragment, its padding and priority fields removed (§6.2), or
+ * the connection error that a frame too short for them is.
+ */
+export function headerFragment(
+  flags: number,
+  payload: Buffer,
+): Buffer | { readonly code: number; readonly message: string } {
+  let fragment = flags & flag.padded ? unpadded(payload) : payload;
+  if (fragment === undefined)
+    return { code: h2Error.protocol, message: "HEADERS padding longer than the frame" };
+  if (flags & flag.priority) {
+    if (fragment.length < 5)
+      return { code: h2Error.frameSize, message: "HEADERS too short for its priority" };
+    fragment = fragment.subarray(5);
+  }
+  return fragment;
+}

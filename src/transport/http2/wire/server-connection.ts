@@ -36,6 +36,7 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import type { Socket } from "node:net";
 import { FrameOutbox } from "./frame-outbox.js";
+import { FrameReader } from "./frame-reader.js";
 import {
   defaultMaxFrame,
   defaultWindow,
@@ -45,17 +46,16 @@ import {
   frameHeader,
   goawayFrame,
   h2Error,
-  headerBytes,
+  headerFragment,
   maxWindow,
   noPayload,
   preface,
   setting,
   u32,
   unpadded,
-  writeFrameHeader,
 } from "./frames.js";
 import { type HeaderList, HeaderListTooLarge, HpackDecoder } from "./hpack-decoder.js";
-import { encodeHeaderBlock, frameHeaderRoom } from "./hpack-encoder.js";
+import { encodeHeaderBlock } from "./hpack-encoder.js";
 import { ServerStream, type ServerStreamHost } from "./server-stream.js";
 
 /** This side's SETTINGS and limits; `defaultServerSettings` gives each default and why. */
@@ -123,7 +123,9 @@ export class ServerConnection implements ServerStreamHost {
   #peerMaxFrame = defaultMaxFrame;
   #receiveWindow: number;
   #unreturned = 0;
-  #inbox: Buffer | undefined;
+  readonly #reader: FrameReader;
+  /** The start of the client preface, while it is not all here. */
+  #prefaceBytes: Buffer | undefined;
   #partial: PartialBlock | undefined;
   #abuseWindowStart = 0;
   #abuseCount = 0;
@@ -140,6 +142,12 @@ export class ServerConnection implements ServerStreamHost {
     this.#decoder = new HpackDecoder(4096, settings.maxHeaderListBytes);
     this.#receiveWindow = settings.connectionWindow;
     this.#out = new FrameOutbox(socket, () => this.#unblock());
+    this.#reader = new FrameReader(
+      maxReceiveFrame,
+      (type, flags, id, payload) => this.#frame(type, flags, id, payload),
+      (length) => this.#connectionError(h2Error.frameSize, `a frame of ${length} bytes`),
+      () => this.destroyed,
+    );
     this.#peer = `${socket.remoteAddress ?? "unknown"}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
@@ -184,26 +192,12 @@ export class ServerConnection implements ServerStreamHost {
   // ServerStreamHost.
 
   sendHeaders(stream: ServerStream, fields: readonly string[], endStream: boolean): void {
-    const block = encodeHeaderBlock(fields, noPayload);
-    const size = block.length - frameHeaderRoom;
-    const max = this.#peerMaxFrame;
-    const end = endStream ? flag.endStream : 0;
-    if (size <= max) {
-      writeFrameHeader(block, 0, size, frame.headers, flag.endHeaders | end, stream.id);
-      this.#out.queue(block);
-    } else {
-      let at = frameHeaderRoom;
-      let type: number = frame.headers;
-      while (at < block.length) {
-        const stop = Math.min(at + max, block.length);
-        const last = stop === block.length;
-        const flags = (last ? flag.endHeaders : 0) | (type === frame.headers ? end : 0);
-        this.#out.queue(frameHeader(stop - at, type, flags, stream.id));
-        this.#out.queue(block.subarray(at, stop));
-        type = frame.continuation;
-        at = stop;
-      }
-    }
+    this.#out.headerBlock(
+      encodeHeaderBlock(fields, noPayload),
+      stream.id,
+      this.#peerMaxFrame,
+      endStream,
+    );
     if (endStream) {
       stream.endRequested = true;
       this.#localEnded(stream);
@@ -223,21 +217,7 @@ export class ServerConnection implements ServerStreamHost {
       this.#sendWindow -= size;
       stream.sendWindow -= size;
       stream.pendingBytes -= size;
-      this.#out.queue(frameHeader(size, frame.data, last ? flag.endStream : 0, stream.id));
-      let left = size;
-      const pending = stream.pending;
-      while (left > 0) {
-        const head = pending[0] as Buffer;
-        if (head.length <= left) {
-          pending.shift();
-          this.#out.queue(head);
-          left -= head.length;
-        } else {
-          this.#out.queue(head.subarray(0, left));
-          pending[0] = head.subarray(left);
-          left = 0;
-        }
-      }
+      this.#out.data(stream.id, stream.pending, size, last);
       if (last) {
         this.#blocked.delete(stream);
         this.#localEnded(stream);
@@ -273,45 +253,29 @@ export class ServerConnection implements ServerStreamHost {
 
   // Reading.
 
+  /** Checks the client preface, then hands every byte after it to the frame reader. */
   #read(chunk: Buffer): void {
+    if (this.#prefaceSeen) {
+      this.#reader.read(chunk);
+      return;
+    }
     let buffer = chunk;
-    const held = this.#inbox;
+    const held = this.#prefaceBytes;
     if (held !== undefined) {
       buffer = Buffer.concat([held, chunk]);
-      this.#inbox = undefined;
+      this.#prefaceBytes = undefined;
     }
-    let at = 0;
-    if (!this.#prefaceSeen) {
-      if (buffer.length < preface.length) {
-        if (!preface.subarray(0, buffer.length).equals(buffer)) this.destroy();
-        else this.#inbox = buffer;
-        return;
-      }
-      if (!buffer.subarray(0, preface.length).equals(preface)) {
-        this.destroy();
-        return;
-      }
-      this.#prefaceSeen = true;
-      at = preface.length;
+    if (buffer.length < preface.length) {
+      if (!preface.subarray(0, buffer.length).equals(buffer)) this.destroy();
+      else this.#prefaceBytes = buffer;
+      return;
     }
-    while (!this.destroyed && buffer.length - at >= headerBytes) {
-      const length =
-        ((buffer[at] as number) << 16) |
-        ((buffer[at + 1] as number) << 8) |
-        (buffer[at + 2] as number);
-      if (length > maxReceiveFrame) {
-        this.#connectionError(h2Error.frameSize, `a frame of ${length} bytes`);
-        return;
-      }
-      const end = at + headerBytes + length;
-      if (end > buffer.length) break;
-      const type = buffer[at + 3] as number;
-      const flags = buffer[at + 4] as number;
-      const id = buffer.readUInt32BE(at + 5) & 0x7fff_ffff;
-      this.#frame(type, flags, id, buffer.subarray(at + headerBytes, end));
-      at = end;
+    if (!buffer.subarray(0, preface.length).equals(preface)) {
+      this.destroy();
+      return;
     }
-    if (at < buffer.length && !this.destroyed) this.#inbox = buffer.subarray(at);
+    this.#prefaceSeen = true;
+    this.#reader.read(buffer.subarray(preface.length));
   }
 
   #frame(type: number, flags: number, id: number, payload: Buffer): void {
@@ -401,8 +365,11 @@ export class ServerConnection implements ServerStreamHost {
     if (length === 0 && !end && !this.#spend("empty frames")) return;
     const stream = this.#streamFor(id, "DATA");
     if (stream === undefined) return;
-    const body = flags & flag.padded ? this.#unpad(payload, "DATA") : payload;
-    if (body === undefined) return;
+    const body = flags & flag.padded ? unpadded(payload) : payload;
+    if (body === undefined) {
+      this.#connectionError(h2Error.protocol, "DATA padding longer than the frame");
+      return;
+    }
     if (stream.remoteEnded) {
       this.reset(stream, h2Error.streamClosed);
       return;
@@ -426,26 +393,15 @@ export class ServerConnection implements ServerStreamHost {
     if (end && !stream.closed) this.#remoteEnded(stream);
   }
 
-  #unpad(payload: Buffer, what: string): Buffer | undefined {
-    const body = unpadded(payload);
-    if (body === undefined)
-      this.#connectionError(h2Error.protocol, `${what} padding longer than the frame`);
-    return body;
-  }
-
   #headers(flags: number, id: number, payload: Buffer): void {
     if (id === 0 || id % 2 === 0) {
       this.#connectionError(h2Error.protocol, `HEADERS on stream ${id}`);
       return;
     }
-    let fragment = flags & flag.padded ? this.#unpad(payload, "HEADERS") : payload;
-    if (fragment === undefined) return;
-    if (flags & flag.priority) {
-      if (fragment.length < 5) {
-        this.#connectionError(h2Error.frameSize, "HEADERS too short for its priority");
-        return;
-      }
-      fragment = fragment.subarray(5);
+    const fragment = headerFragment(flags, payload);
+    if (!Buffer.isBuffer(fragment)) {
+      this.#connectionError(fragment.code, fragment.message);
+      return;
     }
     const endStream = (flags & flag.endStream) !== 0;
     if (flags & flag.endHeaders) {
