@@ -289,7 +289,7 @@ describe("the server connection serves a well-behaved client (node:http2)", () =
 });
 
 describe("the server connection against a broken or hostile client (raw frames)", () => {
-  it("resets a malformed request (upper-case name, no :path, content-length disagreeing) and goes on", async () => {
+  it("resets a malformed request (upper-case or non-token name, CR/LF in a value, no :path, content-length disagreeing) and goes on", async () => {
     const { port, seen } = await serve();
     const raw = new RawClient(port);
     raw.headers(1, [...get("/"), "X-Upper", "1"]);
@@ -300,13 +300,17 @@ describe("the server connection against a broken or hostile client (raw frames)"
       0x4,
     );
     raw.frame(0, 0x1, 5, Buffer.from("short"));
-    raw.headers(7, get("/"));
-    await expect.poll(() => raw.frames.some((f) => f.type === 1 && f.id === 7)).toBe(true);
+    raw.headers(7, [...get("/"), "x-injected", "a\r\nx-evil: 1"]);
+    raw.headers(9, [...get("/"), "x sp", "1"]);
+    raw.headers(11, get("/"));
+    await expect.poll(() => raw.frames.some((f) => f.type === 1 && f.id === 11)).toBe(true);
+    expect(raw.resets(7)).toEqual([h2Error.protocol]);
+    expect(raw.resets(9)).toEqual([h2Error.protocol]);
     expect(raw.resets(1)).toEqual([h2Error.protocol]);
     expect(raw.resets(3)).toEqual([h2Error.protocol]);
     expect(raw.resets(5)).toEqual([h2Error.protocol]);
     // Streams 1 and 3 never reached the owner; 5 did (its headers were well formed).
-    expect(seen.streams.map((s) => s.id)).toEqual([5, 7]);
+    expect(seen.streams.map((s) => s.id)).toEqual([5, 11]);
     expect(raw.goaway()).toBeUndefined();
   });
 

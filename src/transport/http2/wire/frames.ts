@@ -68,12 +68,21 @@ export const connectionSpecific = new Set([
   "upgrade",
 ]);
 
+/** A field name: lower-case token characters only (RFC 9110 §5.6.2, RFC 9113 §8.2.1). */
+const fieldName = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** What a field value may not hold: NUL, CR or LF anywhere, or whitespace at either end (§8.2.1). */
+const badFieldValue = /[\0\r\n]|^[ \t]|[ \t]$/;
+
 /** What makes a regular field malformed in HTTP/2 (§8.2), or undefined. */
 export function fieldProblem(name: string, value: string): string | undefined {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return `upper-case field name ${name}`;
+  if (!fieldName.test(name)) {
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x41 && c <= 0x5a) return `upper-case field name ${name}`;
+    }
+    return `field name ${JSON.stringify(name)}`;
   }
+  if (badFieldValue.test(value)) return `field ${name} with a malformed value`;
   if (connectionSpecific.has(name)) return `connection-specific field ${name}`;
   if (name === "te" && value !== "trailers") return `te: ${value}`;
   return undefined;

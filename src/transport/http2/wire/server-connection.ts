@@ -11,7 +11,8 @@
  *   (MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE, MAX_HEADER_LIST_SIZE) and acknowledges the
  *   client's, applying its window and frame size;
  * - decodes each request header block (./hpack-decoder.ts) and checks it (§8.3.1): the four
- *   pseudo-headers, in front, once each; lower-case names; no connection-specific fields.
+ *   pseudo-headers, in front, once each; lower-case token names; no NUL, CR or LF in a value;
+ *   no connection-specific fields.
  *   A malformed request is reset (PROTOCOL_ERROR); one over the header-list limit is
  *   answered 431; a stream over MAX_CONCURRENT_STREAMS is refused (REFUSED_STREAM);
  * - flow control both ways: a request body's credit goes back as it is read, so an unread body
