@@ -138,7 +138,7 @@ export class WireExchange implements FrontExchange {
     let request: UniversalServerRequest = {
       httpVersion: "2.0",
       method: this.method,
-      url: `https://${headers[":authority"] ?? "localhost"}${this.url}`,
+      url: `${headers[":scheme"] ?? "http"}://${headers[":authority"] ?? "localhost"}${this.url}`,
       header,
       body: new StreamBody(stream),
       signal: this.signal,
