@@ -46,6 +46,20 @@ it("builds OpenAPI 3.1 from the compiled routes: paths, parameters, schemas, err
   expect(byName.since.schema).toEqual({ type: "string", format: "date-time" });
   expect(byName["filter.year.from"].in).toBe("query");
   expect(byName.genre.schema).toEqual({ $ref: "#/components/schemas/protomesh.resttest.v1.Genre" });
+  // Map entries as labels[key]=value: OpenAPI's deepObject style; a map of messages is not listed.
+  expect(byName.labels).toEqual({
+    name: "labels",
+    in: "query",
+    required: false,
+    style: "deepObject",
+    explode: true,
+    schema: { type: "object", additionalProperties: { type: "string" } },
+  });
+  expect(byName["filter.flags"].style).toBe("deepObject");
+  expect(byName.genre_by_rank.schema.additionalProperties).toEqual({
+    $ref: "#/components/schemas/protomesh.resttest.v1.Genre",
+  });
+  expect(byName.ranges).toBeUndefined();
   const create = doc.paths["/v1/shelves/{shelf.id}/books"].post;
   expect(create.requestBody.content["application/json"].schema).toEqual({
     $ref: "#/components/schemas/protomesh.resttest.v1.Book",

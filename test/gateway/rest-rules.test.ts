@@ -134,6 +134,51 @@ describe("REST transcoding (google.api.http)", () => {
     });
   });
 
+  it("reads map entries from the query as name[key]=value (grpc-gateway's form)", async () => {
+    const q = [
+      "labels[team]=core",
+      "labels%5Bcost%20center%5D=r%26d", // percent-encoded brackets, key and value
+      "labels[__proto__]=kept", // an entry like any other
+      "genre_by_rank[1]=GENRE_HISTORY", // integer key, enum value by name
+      "genreByRank[-2]=1", // lowerCamel name, negative key, enum value by number
+      "filter.flags[new]=true", // a map in a nested message
+    ].join("&");
+    const r = await call("GET", `/v1/search?${q}`);
+    expect(r.status, r.text).toBe(200);
+    // Entries, not an object literal: `__proto__:` in a literal would set the prototype.
+    expect(Object.entries(r.json.echo.labels).sort()).toEqual([
+      ["__proto__", "kept"],
+      ["cost center", "r&d"],
+      ["team", "core"],
+    ]);
+    expect(r.json.echo.genreByRank).toEqual({ 1: "GENRE_HISTORY", "-2": "GENRE_FICTION" });
+    expect(r.json.echo.filter).toEqual({ flags: { new: true } });
+  });
+
+  it.each([
+    ["labels=x", 'query parameter "labels" names a map: give each entry as labels[key]='],
+    ["labels[a]=1&labels[a]=2", 'query parameter "labels[a]" given more than once'],
+    [
+      "genre_by_rank[one]=GENRE_HISTORY",
+      'invalid map key "one" for field genre_by_rank: expected an integer',
+    ],
+    [
+      "genre_by_rank[1]=GENRE_POETRY",
+      'invalid value "GENRE_POETRY" for field genre_by_rank: expected a value of protomesh.resttest.v1.Genre',
+    ],
+    [
+      "filter.flags[x]=maybe",
+      'invalid value "maybe" for field filter.flags: expected true or false',
+    ],
+    ["page_size[1]=2", 'query parameter "page_size[1]": page_size is not a map field'],
+    ["nope[k]=v", 'unknown query parameter "nope[k]"'],
+    ["ranges[a]=1", 'query parameter "ranges[a]": a map of messages cannot be set from the query'],
+  ])("a bad map entry in the query (%s): 400 naming it", async (query, message) => {
+    const r = await call("GET", `/v1/search?${query}`);
+    expect(r.status).toBe(400);
+    expect(r.json.message).toBe(message);
+  });
+
   it("a custom verb: POST /v1/{name=operations/*}:cancel", async () => {
     const r = await call("POST", "/v1/operations/op1:cancel", JSON.stringify({ reason: "late" }));
     expect(r.status).toBe(200);

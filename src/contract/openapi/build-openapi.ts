@@ -174,8 +174,22 @@ function queryParameters(route: HttpRoute, schemas: Schemas): unknown[] {
         if (depth < 3) walk(field.message, `${name}.`, depth + 1);
         continue;
       }
-      if (field.fieldKind === "map" || (field.fieldKind === "list" && field.listKind === "message"))
+      if (field.fieldKind === "map") {
+        // `name[key]=value`, as the gateway reads it: OpenAPI's deepObject style says that.
+        if (field.mapKind !== "message") {
+          const schema = schemas.field(field);
+          out.push({
+            name,
+            in: "query",
+            required: false,
+            style: "deepObject",
+            explode: true,
+            schema,
+          });
+        }
         continue;
+      }
+      if (field.fieldKind === "list" && field.listKind === "message") continue;
       out.push({ name, in: "query", required: false, schema: schemas.field(field) });
     }
   };

@@ -17,7 +17,8 @@ type JsonObject = { [k: string]: JsonValue };
 /**
  * Builds a route's request message from the HTTP request, as `google.api.http` says: the body
  * (all of it, one field, or none), then every query parameter (nested `a.b`, repeated keys,
- * lowerCamel or proto names) and last the path variables, into one JSON object read by
+ * map entries as `labels[key]=value` the way grpc-gateway reads them, lowerCamel or proto
+ * names) and last the path variables, into one JSON object read by
  * protobuf-es's `fromJson` once. Bad input throws ConnectError InvalidArgument naming the
  * field or the JSON position (the gateway answers 400).
  */
@@ -137,43 +138,62 @@ function readQuery(route: HttpRoute, query: string, root: JsonObject, cache: Que
     const eq = pair.indexOf("=");
     const name = decodeQuery(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? "" : decodeQuery(pair.slice(eq + 1));
-    let fields = byName.get(name);
+    // `labels[key]`: an entry of the map field `labels`. The cache holds the field's name
+    // only, so callers' keys cannot grow it.
+    const open = name.endsWith("]") ? name.indexOf("[") : -1;
+    const fieldName = open > 0 ? name.slice(0, open) : name;
+    let fields = byName.get(fieldName);
     if (!fields) {
-      fields = resolveQueryField(route, name);
-      byName.set(name, fields);
+      fields = resolveQueryField(route, fieldName, name);
+      byName.set(fieldName, fields);
     }
     const last = fields[fields.length - 1] as DescField;
+    const path = fields.map((f) => f.name).join(".");
+    if (last.fieldKind === "map") {
+      if (open <= 0) {
+        throw invalid(`query parameter "${name}" names a map: give each entry as ${name}[key]=`);
+      }
+      const mapKey = name.slice(open + 1, -1);
+      checkMapKey(last, mapKey, path);
+      const entry = `${path}[${mapKey}]`;
+      if (seen.has(entry)) throw invalid(`query parameter "${name}" given more than once`);
+      seen.add(entry);
+      setMapEntry(root, fields, mapKey, scalarJson(last, value, fields));
+      continue;
+    }
+    if (open > 0) throw invalid(`query parameter "${name}": ${fieldName} is not a map field`);
     const repeated = last.fieldKind === "list";
-    const key = fields.map((f) => f.name).join(".");
     if (!repeated) {
-      if (seen.has(key)) throw invalid(`query parameter "${name}" given more than once`);
-      seen.add(key);
+      if (seen.has(path)) throw invalid(`query parameter "${name}" given more than once`);
+      seen.add(path);
     }
     setJson(root, fields, scalarJson(last, value, fields), repeated);
   }
 }
 
-function resolveQueryField(route: HttpRoute, name: string): readonly DescField[] {
+/** `name` is the field path (`filter.labels`); `given` the parameter as sent, for errors. */
+function resolveQueryField(route: HttpRoute, name: string, given: string): readonly DescField[] {
   const fields = resolveFieldPath(route.method.input, name.split("."), true);
-  if (typeof fields === "string") throw invalid(`unknown query parameter "${name}"`);
+  if (typeof fields === "string") throw invalid(`unknown query parameter "${given}"`);
   const first = fields[0];
   if (route.body.kind === "all" || (route.body.kind === "field" && route.body.field === first)) {
-    throw invalid(`unknown query parameter "${name}": the field is read from the body`);
+    throw invalid(`unknown query parameter "${given}": the field is read from the body`);
   }
   for (const binding of route.pathBindings) {
     if (
       binding.fields.every((f, i) => fields[i] === f) ||
       fields.every((f, i) => binding.fields[i] === f)
     ) {
-      throw invalid(`unknown query parameter "${name}": the field is bound by the path`);
+      throw invalid(`unknown query parameter "${given}": the field is bound by the path`);
     }
   }
   const last = fields[fields.length - 1] as DescField;
-  if (last.fieldKind === "map")
-    throw invalid(`query parameter "${name}": map fields are not supported`);
+  if (last.fieldKind === "map" && last.mapKind === "message") {
+    throw invalid(`query parameter "${given}": a map of messages cannot be set from the query`);
+  }
   const message = messageOf(last);
   if (message && !jsonScalarMessages.has(message.typeName) && !wrapperTypes.has(message.typeName)) {
-    throw invalid(`query parameter "${name}" names a message: set its fields (${name}.x=)`);
+    throw invalid(`query parameter "${given}" names a message: set its fields (${name}.x=)`);
   }
   return fields;
 }
@@ -211,18 +231,20 @@ function scalarJson(field: DescField, value: string, path: readonly DescField[])
   const shown = () => path.map((f) => f.name).join(".");
   const bad = (kind: string) =>
     invalid(`invalid value "${value}" for field ${shown()}: expected ${kind}`);
-  if (field.fieldKind === "enum" || (field.fieldKind === "list" && field.listKind === "enum")) {
+  if (
+    field.fieldKind === "enum" ||
+    (field.fieldKind === "list" && field.listKind === "enum") ||
+    (field.fieldKind === "map" && field.mapKind === "enum")
+  ) {
     const e = field.enum;
     if (integer.test(value)) return Number(value);
     if (e.values.some((v) => v.name === value)) return value;
     throw bad(`a value of ${e.typeName}`);
   }
   const scalar =
-    field.fieldKind === "scalar"
+    field.fieldKind === "scalar" || field.fieldKind === "list" || field.fieldKind === "map"
       ? field.scalar
-      : field.fieldKind === "list"
-        ? field.scalar
-        : undefined;
+      : undefined;
   switch (scalar) {
     case ScalarType.STRING:
     case ScalarType.BYTES:
@@ -257,16 +279,7 @@ function setJson(
   value: JsonValue,
   append: boolean,
 ) {
-  let node = root;
-  for (let i = 0; i < fields.length - 1; i++) {
-    const name = (fields[i] as DescField).jsonName;
-    let next = node[name];
-    if (next === null || typeof next !== "object" || Array.isArray(next)) {
-      next = {};
-      node[name] = next;
-    }
-    node = next;
-  }
+  const node = objectAt(root, fields, fields.length - 1);
   const name = (fields[fields.length - 1] as DescField).jsonName;
   if (!append) {
     node[name] = value;
@@ -275,6 +288,50 @@ function setJson(
   const list = node[name];
   if (Array.isArray(list)) list.push(value);
   else node[name] = [value];
+}
+
+/** A map key as its JSON form must spell it: an integer for integer keys, true or false. */
+function checkMapKey(field: DescField & { fieldKind: "map" }, key: string, path: string): void {
+  const expected =
+    field.mapKey === ScalarType.STRING
+      ? undefined
+      : field.mapKey === ScalarType.BOOL
+        ? key === "true" || key === "false"
+          ? undefined
+          : "true or false"
+        : integer.test(key)
+          ? undefined
+          : "an integer";
+  if (expected) throw invalid(`invalid map key "${key}" for field ${path}: expected ${expected}`);
+}
+
+/**
+ * Sets one entry of a map field's JSON object, made on first use. A key is set as an own
+ * property, so `__proto__` is an entry like any other, not the object's prototype.
+ */
+function setMapEntry(
+  root: JsonObject,
+  fields: readonly DescField[],
+  key: string,
+  value: JsonValue,
+): void {
+  const map = objectAt(root, fields, fields.length);
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The JSON object at the first `depth` fields of `fields` under `root`, made where missing. */
+function objectAt(root: JsonObject, fields: readonly DescField[], depth: number): JsonObject {
+  let node = root;
+  for (let i = 0; i < depth; i++) {
+    const name = (fields[i] as DescField).jsonName;
+    let next = node[name];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) {
+      next = {};
+      node[name] = next;
+    }
+    node = next;
+  }
+  return node;
 }
 
 /**
