@@ -107,8 +107,22 @@ export class NodeExchange implements FrontExchange {
     this.response.setHeader("content-type", contentType);
   }
 
-  write(chunk: string): void {
-    (this.response as ServerResponse).write(chunk);
+  write(chunk: string): boolean {
+    return (this.response as ServerResponse).write(chunk);
+  }
+
+  drained(): Promise<void> {
+    const response = this.response as ServerResponse;
+    if (response.destroyed || response.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        response.off("drain", done);
+        response.off("close", done);
+        resolve();
+      };
+      response.on("drain", done);
+      response.on("close", done);
+    });
   }
 
   end(chunk?: string): void {

@@ -23,6 +23,8 @@ export class WireExchange implements FrontExchange {
   #extra: string[] = [];
   #status = 200;
   #body: BodyCollector | undefined;
+  /** The answer waits for the caller to take what was written (`drained`). */
+  #waiting: (() => void) | undefined;
 
   constructor(private readonly stream: ServerStream) {
     stream.onClose = streamClosed;
@@ -61,6 +63,7 @@ export class WireExchange implements FrontExchange {
 
   /** The stream closed: a caller gone before the whole answer cancels the call. */
   closed(): void {
+    this.#wake();
     if (!this.stream.aborted) return;
     this.#abort?.abort();
     this.#body?.fail();
@@ -119,8 +122,23 @@ export class WireExchange implements FrontExchange {
     this.stream.respond(status, this.#fields(contentType));
   }
 
-  write(chunk: string): void {
-    this.stream.write(chunk);
+  write(chunk: string): boolean {
+    return this.stream.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    const stream = this.stream;
+    if (stream.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+      stream.onDrain = () => this.#wake();
+    });
+  }
+
+  #wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.();
   }
 
   destroy(): void {
@@ -172,7 +190,7 @@ export class WireExchange implements FrontExchange {
       }
       stream.respond(response.status, fields);
       while (chunk.done !== true) {
-        if (!stream.write(chunk.value)) await drained(stream);
+        if (!stream.write(chunk.value)) await this.drained();
         if (stream.closed) return;
         chunk = await (it as AsyncIterator<Uint8Array>).next();
       }
@@ -236,17 +254,6 @@ const exchanges = new WeakMap<ServerStream, WireExchange>();
 // One shared close listener (no closure per call): the stream finds its exchange.
 function streamClosed(stream: ServerStream): void {
   exchanges.get(stream)?.closed();
-}
-
-function drained(stream: ServerStream): Promise<void> {
-  return new Promise((resolve) => {
-    stream.onDrain = resolve;
-    const onClose = stream.onClose;
-    stream.onClose = (s) => {
-      onClose?.(s);
-      resolve();
-    };
-  });
 }
 
 /** A request body as connect-es reads it: chunks in order, ending with the stream's END_STREAM. */

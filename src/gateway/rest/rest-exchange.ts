@@ -36,7 +36,17 @@ export interface RestExchange {
   ): void;
   /** Sends the status and content type of an answer whose body follows in `write` calls. */
   start(status: number, contentType: string): void;
-  write(chunk: string): void;
+  /**
+   * Queues part of the answer (after `start`): false when the caller is not taking it as fast
+   * as it comes, and `drained` should be awaited before the next.
+   */
+  write(chunk: string): boolean;
+  /**
+   * Resolves once the caller has taken what `write` queued, or is gone: a server stream pulls
+   * its next message from upstream only then, so a slow reader holds the upstream call back
+   * (HTTP/2 flow control) instead of filling the gateway's memory.
+   */
+  drained(): Promise<void>;
   /** Ends the answer (after `start`), with a last chunk if given; once only. */
   end(chunk?: string): void;
   /** Drops the exchange without an answer: for a bug only, never for a caller's error. */

@@ -141,7 +141,11 @@ async function streamNdjson(
   try {
     for await (const m of messages) {
       if (!exchange.headersSent) exchange.start(200, "application/x-ndjson");
-      exchange.write(`${JSON.stringify(responseJson(route, m, ctx))}\n`);
+      // A caller slower than the upstream: take the next message only once it has this one.
+      if (!exchange.write(`${JSON.stringify(responseJson(route, m, ctx))}\n`)) {
+        await exchange.drained();
+        if (exchange.signal.aborted) throw new ConnectError("the caller went away", Code.Canceled);
+      }
     }
   } catch (error) {
     if (!exchange.headersSent) throw error;
