@@ -64,6 +64,14 @@ export interface Http2ChannelOptions {
   readonly minResolveIntervalMs?: number;
   /** Eject endpoints that fail more than the others (gRPC A50). Default off. */
   readonly outlierDetection?: OutlierDetectionOptions;
+  /**
+   * The largest response header list (headers or trailers) a call accepts, advertised as
+   * SETTINGS_MAX_HEADER_LIST_SIZE (GRPC_ARG_MAX_METADATA_SIZE in gRPC). A larger one fails
+   * that call with INTERNAL and leaves the connection up. Default 64 KiB: big enough for
+   * `grpc-status-details-bin` with a few details, small enough that a hostile server cannot
+   * make the client hold megabytes of headers per call.
+   */
+  readonly maxHeaderListBytes?: number;
 }
 
 /** A call as the channel sees it, waiting for a session or refused one. */
@@ -138,7 +146,13 @@ export class Http2Channel implements SubchannelListener {
         }),
       }),
       idleTimeoutMs: options.idleTimeoutMs ?? defaultIdleTimeoutMs,
-      settings: defaultConnectionSettings,
+      settings:
+        options.maxHeaderListBytes === undefined
+          ? defaultConnectionSettings
+          : {
+              ...defaultConnectionSettings,
+              maxHeaderListBytes: checkedHeaderListBytes(options.maxHeaderListBytes),
+            },
     };
     this.pathPrefix = target.pathPrefix;
     this.#resolver = options.resolver ?? target.resolver;
@@ -336,4 +350,14 @@ export class Http2Channel implements SubchannelListener {
 /** Certificate check for an IP target: the certificate must carry that IP. */
 function checkIpIdentity(ip: string): ConnectionOptions["checkServerIdentity"] {
   return (_host, cert) => checkServerIdentity(ip, cert);
+}
+
+/** SETTINGS_MAX_HEADER_LIST_SIZE is an unsigned 32-bit value; below 1 KiB no gRPC answer fits. */
+function checkedHeaderListBytes(bytes: number): number {
+  if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 0xffff_ffff) {
+    throw new TypeError(
+      `maxHeaderListBytes must be an integer from 1024 to ${0xffff_ffff}, got ${bytes}`,
+    );
+  }
+  return bytes;
 }
