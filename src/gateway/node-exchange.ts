@@ -112,16 +112,20 @@ export class NodeExchange implements FrontExchange {
   }
 
   drained(): Promise<void> {
-    const response = this.response as ServerResponse;
-    if (response.destroyed || response.writableEnded) return Promise.resolve();
+    // The signal, not "close": an HTTP/2 compat response whose stream is already gone says
+    // `write` false with its "close" long past (and no `destroyed` to tell), and the signal
+    // has aborted by then.
+    const signal = this.signal;
+    if (signal.aborted || this.response.writableEnded) return Promise.resolve();
+    const response = this.response;
     return new Promise((resolve) => {
       const done = () => {
         response.off("drain", done);
-        response.off("close", done);
+        signal.removeEventListener("abort", done);
         resolve();
       };
       response.on("drain", done);
-      response.on("close", done);
+      signal.addEventListener("abort", done);
     });
   }
 

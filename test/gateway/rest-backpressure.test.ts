@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { get, type IncomingMessage } from "node:http";
-import { connect } from "node:http2";
+import { connect, constants, createServer as createHttp2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { create, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
+import { NodeExchange } from "../../src/gateway/node-exchange.js";
 import { createServer, type Server } from "../../src/server/index.js";
 import { loadTestRegistry } from "./support/load-test-registry.js";
 
@@ -118,5 +120,74 @@ describe("REST server streaming to a caller that stops reading", () => {
     } finally {
       session.close();
     }
+  });
+
+  it("HTTP/2 on a server of your own (handle): a caller gone while the gateway waits ends the call", async () => {
+    yielded = 0;
+    const own = createHttp2Server(gateway.handle);
+    await new Promise<void>((resolve) => own.listen(0, "127.0.0.1", resolve));
+    const session = connect(`http://127.0.0.1:${(own.address() as AddressInfo).port}`);
+    try {
+      const stream = session.request({ ":path": `/v1/shelves/h3/books:stream?count=${total}` });
+      await new Promise((resolve, reject) => {
+        stream.once("response", resolve);
+        stream.once("error", reject);
+      });
+      stream.pause();
+      await yieldsSettled();
+      stream.close(constants.NGHTTP2_CANCEL);
+      // The gateway was waiting for this caller to read: its wait must end with the stream,
+      // and the call be counted as cancelled, not left in flight for good.
+      const deadline = Date.now() + 5_000;
+      let text = "";
+      while (Date.now() < deadline) {
+        text = await gateway.metrics.metrics();
+        if (
+          /grpc_server_handled_total\{[^}]*grpc_method="ListBooks"[^}]*grpc_code="CANCELLED"[^}]*\} 1/.test(
+            text,
+          )
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(text).toMatch(
+        /grpc_server_handled_total\{[^}]*grpc_method="ListBooks"[^}]*grpc_code="CANCELLED"[^}]*\} 1/,
+      );
+    } finally {
+      session.destroy();
+      await new Promise((resolve) => own.close(resolve));
+    }
+  });
+
+  it("an HTTP/2 compat answer whose stream is already gone: the wait ends at once", async () => {
+    // node's compat response then says `write` false, with its "close" long past.
+    const waited = new Promise<string>((resolve) => {
+      const own = createHttp2Server((request, response) => {
+        const exchange = new NodeExchange(request, response);
+        void exchange.signal; // made at the start of a call, as serveRest does
+        response.writeHead(200);
+        response.write("first");
+        request.once("aborted", () =>
+          setTimeout(async () => {
+            const wrote = exchange.write("second");
+            const outcome = await Promise.race([
+              exchange.drained().then(() => "ended"),
+              new Promise((r) => setTimeout(r, 2_000, "hung")),
+            ]);
+            resolve(`${wrote} ${outcome}`);
+            own.close();
+          }, 50),
+        );
+      });
+      own.listen(0, "127.0.0.1", () => {
+        const session = connect(`http://127.0.0.1:${(own.address() as AddressInfo).port}`);
+        const stream = session.request({ ":path": "/" });
+        stream.once("data", () => {
+          stream.close(constants.NGHTTP2_CANCEL);
+          session.close();
+        });
+      });
+    });
+    expect(await waited).toBe("false ended");
   });
 });
